@@ -1,0 +1,36 @@
+# Parley: every target sets up its own virtual environment first (.venv, from pyproject.toml).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint fmt bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/parley demo --until-done
+
+lint: setup
+	$(BIN)/ruff check store monitor alerts tests bench
+	$(BIN)/ruff format --check store monitor alerts tests bench
+	$(BIN)/mypy store monitor alerts
+
+fmt: setup
+	$(BIN)/ruff format store monitor alerts tests bench
+	$(BIN)/ruff check --fix store monitor alerts tests bench
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

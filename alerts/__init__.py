@@ -1,0 +1,1 @@
+"""Parley's alerts: rules over view changes, the outbox, channels and delivery."""

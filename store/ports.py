@@ -1,0 +1,88 @@
+"""The store's ports: the narrow interfaces the rest of Parley codes against.
+
+`store.sqlite.SQLiteEventStore` and `store.postgres.PostgresEventStore` implement `EventStore`;
+`store.open_store(url)` picks one from a database URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from store.records import Head, JSONValue, NewEvent, OutboxMessage, RecordedEvent, RowChange
+
+S = TypeVar("S")
+
+
+class EventStore(Protocol):
+    """An append-only, hash-chained event log with projection checkpoints and view rows."""
+
+    url_for_display: str  # the database URL with any password masked
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema (idempotent). Called by `open_store`."""
+
+    def append(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append a batch, all or nothing; return each event's position (existing one for a repeated key)."""
+
+    def read(
+        self,
+        from_position: int = 1,
+        *,
+        to_position: int | None = None,
+        batch_size: int = 1000,
+        event_types: Sequence[str] | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """Stream events in position order from `from_position`, in batches (constant memory)."""
+
+    def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        """Every event of one stream, in stream-version order."""
+
+    def follow(
+        self, from_position: int = 1, *, idle_timeout: float | None = None
+    ) -> Iterator[RecordedEvent]:
+        """Yield events from `from_position`, then wait for new ones; never skips a position.
+
+        Stops after `idle_timeout` seconds without a new event, or when `close()` is called.
+        """
+
+    def head(self) -> Head:
+        """The newest event's position and hash."""
+
+    def close(self) -> None:
+        """Release connections; wakes any `follow()` so it returns."""
+
+    # Projections -----------------------------------------------------------------------------
+    def checkpoint(self, projection: str) -> tuple[int, JSONValue | None]:
+        """The projection's last applied position and its saved state (0 and None when new)."""
+
+    def commit_projection(
+        self,
+        projection: str,
+        *,
+        position: int,
+        state: JSONValue | None,
+        changes: Sequence[RowChange],
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> None:
+        """Write row changes, outbox messages, the state and the checkpoint in one transaction.
+
+        Raises `store.errors.ConcurrencyError` if the checkpoint moved since it was read.
+        """
+
+    def view_rows(self, projection: str, view: str) -> list[Mapping[str, JSONValue]]:
+        """The current rows of one view, sorted by key."""
+
+
+class Projection(Protocol[S]):
+    """A pure fold over the log: `(state, event) -> (state, changes)`, with its state as JSON."""
+
+    name: str
+
+    def initial_state(self) -> S: ...
+
+    def apply(self, state: S, event: RecordedEvent) -> tuple[S, list[RowChange]]: ...
+
+    def dump_state(self, state: S) -> JSONValue: ...
+
+    def load_state(self, data: Any) -> S: ...
