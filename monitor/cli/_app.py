@@ -52,7 +52,9 @@ def _global_options(
         show_default=False,
     ),
     log_format: str = typer.Option(
-        "auto", "--log-format", help="auto (console on a terminal, else JSON lines), console or json."
+        "auto",
+        "--log-format",
+        help="auto (console on a terminal, else JSON lines), console or json.",
     ),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
