@@ -7,6 +7,7 @@ from monitor.cli import (  # noqa: F401  (imported for their @app.command regist
     audit_cmd,
     claims_cmd,
     daemon_cmd,
+    simulate_cmd,
     store_cmd,
     views_cmd,
 )

@@ -1,0 +1,1 @@
+"""Source kinds: one module each (feed, liveblog, html, jsonfeed), one small interface (`base.SourceKind`)."""
