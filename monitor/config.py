@@ -1,0 +1,377 @@
+"""Parley's configuration: one TOML file, validated once at the edge into frozen, typed settings.
+
+`load_settings(path, env)` reads the file, checks every key, applies environment overrides for
+secrets and returns a `Settings`. Nothing else in Parley reads files or environment variables for
+configuration. Every mistake raises `monitor.errors.ConfigError` naming the file, the line (when it
+can be found) and the key, e.g. `parley.toml:14: sources[2].interval: must be a positive duration`.
+
+Durations are numbers of seconds or strings such as "90s", "5m", "1h30m".
+Environment overrides: PARLEY_DATABASE_URL (database.url), PARLEY_SMTP_PASSWORD
+(alerts.email.password), PARLEY_SLACK_WEBHOOK_URL (alerts.slack.webhook_url).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import ConfigError
+
+# Kinds a source may name; "rss" and "atom" are read by the same feed parser as "feed".
+SOURCE_KINDS = ("feed", "rss", "atom", "liveblog", "html", "jsonfeed")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
+)
+ENV_DATABASE_URL = "PARLEY_DATABASE_URL"
+ENV_SMTP_PASSWORD = "PARLEY_SMTP_PASSWORD"  # noqa: S105  (the variable's name, not a secret)
+ENV_SLACK_WEBHOOK_URL = "PARLEY_SLACK_WEBHOOK_URL"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Schedule:
+    """How often one source is polled, and how that stretches when it is quiet or failing.
+
+    A source is polled every `interval` seconds plus up to `jitter` seconds at random. After
+    `quiet_after` seconds without a new or revised post, each further quiet poll multiplies the
+    interval by `quiet_factor`, up to `quiet_max`; a new post brings it straight back to `interval`.
+    After a failure the delay is `interval * error_factor ** failures`, capped at `error_max`.
+    """
+
+    interval: float = 60.0
+    jitter: float = 5.0
+    quiet_after: float = 1800.0
+    quiet_factor: float = 2.0
+    quiet_max: float = 900.0
+    error_factor: float = 2.0
+    error_max: float = 1800.0
+    misfire_grace: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SourceConfig:
+    """One source to poll: a unique `name`, the parser `kind`, the `url` and kind-specific settings."""
+
+    name: str
+    kind: str
+    url: str
+    schedule: Schedule = field(default_factory=Schedule)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+    @property
+    def parser_kind(self) -> str:
+        """The parser that reads this source ("rss" and "atom" are both read by "feed")."""
+        return "feed" if self.kind in ("rss", "atom") else self.kind
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What the log records about the source (SourceAdded/SourceChanged): kind, url, settings."""
+        return {"kind": self.kind, "url": self.url, "settings": _plain(self.settings)}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HttpConfig:
+    """How Parley talks HTTP: who it says it is, how long it waits, how much it accepts."""
+
+    user_agent: str = "Parley/0.1 (+https://github.com/parley-news/parley)"
+    contact: str = ""
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    per_host_concurrency: int = 4
+    max_concurrency: int = 64
+
+    def user_agent_header(self) -> str:
+        """The User-Agent sent: the configured agent plus the contact address when one is given."""
+        if self.contact and self.contact not in self.user_agent:
+            return f"{self.user_agent} {self.contact}".strip()
+        return self.user_agent
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """Everything `parley run` needs, read from one file. Secrets are kept out of `repr`."""
+
+    path: str
+    database_url: str | None = field(default=None, repr=False)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    sources: tuple[SourceConfig, ...] = ()
+    alerts: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    log_level: str = "INFO"
+
+    def source(self, name: str) -> SourceConfig:
+        """The source called `name`; raises KeyError when there is none."""
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds from a number or a string like "90s", "5m", "1h30m"; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value.strip():
+        m = _DURATION.match(value)
+        if m and any(m.groups()):
+            h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+            return h * 3600 + mi * 60 + s
+    return None
+
+
+class _Reader:
+    """Validates values of one parsed file, reporting the file, the line and the dotted key."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        line = self._line_of(key)
+        where = f"{self.path}:{line}" if line else self.path
+        return ConfigError(f"{where}: {key}: {message}")
+
+    def _line_of(self, key: str) -> int | None:
+        """Best-effort line of a dotted key such as `sources[2].interval` or `http.max_bytes`."""
+        m = re.match(r"^sources\[(\d+)\](?:\.(.+))?$", key)
+        if m:
+            start = self._nth_header(r"\[\[\s*sources\s*\]\]", int(m.group(1)))
+            leaf = m.group(2)
+        else:
+            section, _, leaf = key.rpartition(".")
+            start = self._nth_header(rf"\[\s*{re.escape(section)}\s*\]", 1) if section else 0
+            leaf = leaf or None
+        if start is None:
+            return None
+        if not leaf:
+            return start or None
+        name = leaf.rsplit(".", 1)[-1]
+        for i in range(start, len(self.lines)):
+            text = self.lines[i].strip()
+            if i > start and text.startswith("[[") and start:
+                break
+            if re.match(rf"^\"?{re.escape(name)}\"?\s*=", text):
+                return i + 1
+        return start or None
+
+    def _nth_header(self, pattern: str, n: int) -> int | None:
+        seen = 0
+        for i, line in enumerate(self.lines):
+            if re.match(rf"^\s*{pattern}", line):
+                seen += 1
+                if seen == n:
+                    return i + 1
+        return None
+
+    def table(self, data: Mapping[str, Any], key: str, known: set[str]) -> dict[str, Any]:
+        return self.check_table(data.get(key, {}), key, known)
+
+    def check_table(self, value: object, key: str, known: set[str] | None) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a table, not {type(value).__name__}")
+        if known is not None:
+            for k in value:
+                if k not in known:
+                    hint = ", ".join(sorted(known))
+                    raise self.fail(f"{key}.{k}", f"unknown key (expected one of: {hint})")
+        return value
+
+    def string(self, table: Mapping[str, Any], key: str, where: str, default: str | None) -> str:
+        value = table.get(key, default)
+        if value is None:
+            raise self.fail(f"{where}.{key}" if where else key, "is required")
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key}" if where else key, "must be a string")
+        return value
+
+    def number(
+        self, table: Mapping[str, Any], key: str, where: str, default: float, *, duration: bool
+    ) -> float:
+        raw = table.get(key, default)
+        value = parse_duration(raw) if duration else (None if isinstance(raw, bool) else raw)
+        if not isinstance(value, int | float) or value < 0:
+            what = "a duration (seconds, or like '90s', '5m', '1h')" if duration else "a number"
+            raise self.fail(f"{where}.{key}", f"must be {what} >= 0, not {raw!r}")
+        return float(value)
+
+    def integer(self, table: Mapping[str, Any], key: str, where: str, default: int) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(f"{where}.{key}", f"must be a whole number >= 1, not {value!r}")
+        return value
+
+
+_SCHEDULE_KEYS = {
+    "interval",
+    "jitter",
+    "quiet_after",
+    "quiet_factor",
+    "quiet_max",
+    "error_factor",
+    "error_max",
+    "misfire_grace",
+}
+_SOURCE_KEYS = {"name", "kind", "url", "settings", "enabled"} | _SCHEDULE_KEYS
+_HTTP_KEYS = {
+    "user_agent",
+    "contact",
+    "connect_timeout",
+    "read_timeout",
+    "total_timeout",
+    "max_bytes",
+    "max_redirects",
+    "per_host_concurrency",
+    "max_concurrency",
+}
+_TOP_KEYS = {"database", "http", "defaults", "sources", "alerts", "log"}
+
+
+def _schedule(r: _Reader, table: Mapping[str, Any], where: str, base: Schedule) -> Schedule:
+    values: dict[str, float] = {}
+    for key in sorted(_SCHEDULE_KEYS):
+        duration = key not in ("quiet_factor", "error_factor")
+        values[key] = r.number(table, key, where, getattr(base, key), duration=duration)
+    if values["interval"] <= 0:
+        raise r.fail(f"{where}.interval", "must be a positive duration")
+    for key in ("quiet_factor", "error_factor"):
+        if values[key] < 1:
+            raise r.fail(
+                f"{where}.{key}", f"must be >= 1 (a backoff never speeds up), not {values[key]}"
+            )
+    return Schedule(**values)
+
+
+def _http(r: _Reader, table: Mapping[str, Any]) -> HttpConfig:
+    d = HttpConfig()
+    return HttpConfig(
+        user_agent=r.string(table, "user_agent", "http", d.user_agent),
+        contact=r.string(table, "contact", "http", d.contact),
+        connect_timeout=r.number(
+            table, "connect_timeout", "http", d.connect_timeout, duration=True
+        ),
+        read_timeout=r.number(table, "read_timeout", "http", d.read_timeout, duration=True),
+        total_timeout=r.number(table, "total_timeout", "http", d.total_timeout, duration=True),
+        max_bytes=r.integer(table, "max_bytes", "http", d.max_bytes),
+        max_redirects=r.integer(table, "max_redirects", "http", d.max_redirects),
+        per_host_concurrency=r.integer(
+            table, "per_host_concurrency", "http", d.per_host_concurrency
+        ),
+        max_concurrency=r.integer(table, "max_concurrency", "http", d.max_concurrency),
+    )
+
+
+def _source(r: _Reader, raw: object, index: int, defaults: Schedule) -> SourceConfig:
+    where = f"sources[{index}]"
+    table = r.check_table(raw, where, _SOURCE_KEYS)
+    name = r.string(table, "name", where, None)
+    if not _NAME.match(name):
+        raise r.fail(
+            f"{where}.name",
+            f"{name!r} must be 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    kind = r.string(table, "kind", where, None)
+    if kind not in SOURCE_KINDS:
+        raise r.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+    url = r.string(table, "url", where, None)
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise r.fail(f"{where}.url", f"{url!r} must be an http:// or https:// URL")
+    settings = r.check_table(table.get("settings", {}), f"{where}.settings", None)
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise r.fail(f"{where}.enabled", "must be true or false")
+    return SourceConfig(
+        name=name,
+        kind=kind,
+        url=url,
+        schedule=_schedule(r, table, where, defaults),
+        settings=settings,
+        enabled=enabled,
+    )
+
+
+def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
+    """Validate the TOML `text` (read from `path`, named in errors) and apply `env` overrides.
+
+    Raises `ConfigError` naming the file, line and key of the first mistake.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        where = f"{path}:{m.group(1)}:{m.group(2)}" if m else path
+        raise ConfigError(f"{where}: not valid TOML: {reason}") from None
+    r = _Reader(path, text)
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise r.fail(key, f"unknown section (expected one of: {', '.join(sorted(_TOP_KEYS))})")
+    database = r.table(data, "database", {"url"})
+    url = env.get(ENV_DATABASE_URL) or database.get("url")
+    if url is not None and (not isinstance(url, str) or "://" not in url):
+        raise r.fail("database.url", "must be a URL like sqlite:///parley.db or postgresql://...")
+    http = _http(r, r.table(data, "http", _HTTP_KEYS))
+    defaults = _schedule(r, r.table(data, "defaults", _SCHEDULE_KEYS), "defaults", Schedule())
+    log = r.table(data, "log", {"level"})
+    level = r.string(log, "level", "log", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise r.fail("log.level", f"{level!r} is not DEBUG, INFO, WARNING or ERROR")
+    raw_sources = data.get("sources", [])
+    if not isinstance(raw_sources, list):
+        raise r.fail("sources", "must be written as [[sources]] tables")
+    sources = tuple(_source(r, raw, i + 1, defaults) for i, raw in enumerate(raw_sources))
+    seen: set[str] = set()
+    for i, s in enumerate(sources, start=1):
+        if s.name in seen:
+            raise r.fail(f"sources[{i}].name", f"{s.name!r} is used by an earlier source")
+        seen.add(s.name)
+    alerts = _alerts(r, data.get("alerts", {}), env)
+    return Settings(
+        path=path, database_url=url, http=http, sources=sources, alerts=alerts, log_level=level
+    )
+
+
+def _alerts(r: _Reader, raw: object, env: Mapping[str, str]) -> dict[str, Any]:
+    """The [alerts] section, checked only for shape (its owner validates it), plus secret overrides."""
+    alerts = dict(r.check_table(raw, "alerts", None))
+    for section, key, var in (
+        ("email", "password", ENV_SMTP_PASSWORD),
+        ("slack", "webhook_url", ENV_SLACK_WEBHOOK_URL),
+    ):
+        if env.get(var):
+            sub = dict(r.check_table(alerts.get(section, {}), f"alerts.{section}", None))
+            sub[key] = env[var]
+            alerts[section] = sub
+    return alerts
+
+
+def load_settings(path: str | Path, env: Mapping[str, str]) -> Settings:
+    """Read and validate the config file at `path`; raises `ConfigError` if it is missing or wrong."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}:{line}: config file is not UTF-8") from None
+    return parse_settings(text, path=str(p), env=env)
