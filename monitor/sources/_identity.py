@@ -1,0 +1,59 @@
+"""Stable post identity, the same for every source kind (see docs/sources.md, "Post identity").
+
+1. The publisher's id (RSS guid, Atom id, JSON-LD @id, JSON Feed id, the html kind's `id` selector),
+   verbatim, except that an id of the form `<page URL>#<fragment>` or `#<fragment>` becomes just
+   `<fragment>`, where `<page URL>` is the page's own (canonical) address: so ids survive a page
+   being fetched as `?page=2` or under a new query string.
+2. Else the post's URL, reduced the same way.
+3. Else `sha256:` + the first 32 hex digits of SHA-256 over `title`, a newline and the published
+   time as the publisher wrote it. Such an id changes if the publisher edits the title, so an
+   edited title then reads as a withdrawal and a new post; that is the best a page without ids allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from urllib.parse import urldefrag, urlsplit
+
+
+def _key(url: str) -> tuple[str, str, str, str]:
+    parts = urlsplit(url)
+    return (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query)
+
+
+def reduce_to_fragment(value: str, home_urls: Iterable[str]) -> str:
+    """`value` without the page's own address when it is `<page URL>#frag` or `#frag`."""
+    if value.startswith("#") and len(value) > 1:
+        return value[1:]
+    base, fragment = urldefrag(value)
+    if not fragment or "://" not in base:
+        return value
+    key = _key(base)
+    for home in home_urls:
+        if home and _key(urldefrag(home)[0]) == key:
+            return fragment
+    return value
+
+
+def derived_id(title: str, published_raw: str) -> str:
+    """The documented fallback id: `sha256:` and 32 hex digits of SHA-256(title + "\\n" + published)."""
+    digest = hashlib.sha256(f"{title}\n{published_raw}".encode()).hexdigest()
+    return f"sha256:{digest[:32]}"
+
+
+def stable_id(
+    publisher_id: object,
+    url: str,
+    *,
+    title: str,
+    published_raw: str,
+    home_urls: Iterable[str],
+) -> str:
+    """The post's stable id by the rules in this module's docstring."""
+    homes = tuple(home_urls)
+    if publisher_id is not None and str(publisher_id).strip():
+        return reduce_to_fragment(str(publisher_id).strip(), homes)
+    if url.strip():
+        return reduce_to_fragment(url.strip(), homes)
+    return derived_id(title, published_raw)

@@ -1,0 +1,148 @@
+"""Text helpers shared by the source kinds: bytes to str by declared charset, HTML to paragraphs.
+
+Pure functions. Decoding never raises: undecodable bytes become U+FFFD.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from email.message import Message
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode as Node
+
+_SPACE = re.compile(r"\s+")
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+# Elements whose text is one paragraph each; figcaption is a caption, not a paragraph.
+_BLOCKS = frozenset(
+    {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt"}
+)
+_SKIP = frozenset({"script", "style", "noscript", "template", "iframe", "svg", "button"})
+
+
+def clean(text: str | None) -> str:
+    """Collapse runs of whitespace (including non-breaking spaces) and strip the ends."""
+    if not text:
+        return ""
+    return _SPACE.sub(" ", text.replace("\xa0", " ")).strip()
+
+
+def content_type_charset(content_type: str | None) -> str | None:
+    """The `charset` parameter of a Content-Type header, or None."""
+    if not content_type:
+        return None
+    msg = Message()
+    msg["content-type"] = content_type
+    charset = msg.get_param("charset")
+    return charset if isinstance(charset, str) else None
+
+
+def declared_charset(body: bytes, content_type: str | None) -> str | None:
+    """The charset the document declares: Content-Type, then BOM, XML declaration or <meta>."""
+    if body.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    charset = content_type_charset(content_type)
+    if charset:
+        return charset
+    head = body[:2048]
+    match = _XML_DECL.match(head) or _META_CHARSET.search(head)
+    return match.group(1).decode("ascii") if match else None
+
+
+def decode(body: bytes, content_type: str | None) -> str:
+    """Decode a document by its declared charset (UTF-8 when none or unknown); never raises."""
+    charset = declared_charset(body, content_type) or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    text = body.decode(charset, errors="replace")
+    return text.removeprefix("\ufeff")
+
+
+def node_text(node: Node) -> str:
+    """The visible text of an element, whitespace collapsed, entities decoded."""
+    return clean(node.text(deep=True, separator=" "))
+
+
+def html_to_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Split an HTML fragment into (paragraphs, captions).
+
+    Block elements (p, li, headings, blockquote) are one paragraph each; `<figcaption>` text is a
+    caption. Text outside any block is split on blank lines and `<br><br>`. Images' alt text is
+    ignored (it describes the picture; it is not part of the report).
+    """
+    tree = HTMLParser(f"<div id='__root'>{html}</div>")
+    root = tree.css_first("#__root")
+    if root is None:  # selectolax always builds it; keep mypy and readers honest
+        return (), ()
+    for tag in _SKIP:
+        for node in root.css(tag):
+            node.decompose()
+    captions = tuple(c for c in (node_text(n) for n in root.css("figcaption")) if c)
+    for node in root.css("figcaption"):
+        node.decompose()
+    paragraphs: list[str] = []
+    loose: list[str] = []
+
+    def flush() -> None:
+        joined = "".join(loose)
+        loose.clear()
+        paragraphs.extend(p for p in (clean(x) for x in _BLANK_LINES.split(joined)) if p)
+
+    def walk(node: Node) -> None:
+        child = node.child
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                loose.append(child.text_content or "")
+            elif tag == "br":
+                loose.append("\n")
+            elif tag in _BLOCKS:
+                flush()
+                text = node_text(child)
+                if text:
+                    paragraphs.append(text)
+            elif tag in (
+                "div",
+                "section",
+                "article",
+                "figure",
+                "ul",
+                "ol",
+                "dl",
+                "header",
+                "footer",
+            ):
+                flush()
+                walk(child)
+                flush()
+            else:
+                loose.append(child.text(deep=True, separator=""))
+            child = child.next
+
+    walk(root)
+    flush()
+    return tuple(paragraphs), captions
+
+
+def text_to_paragraphs(text: str) -> tuple[str, ...]:
+    """Split plain text into paragraphs on blank lines (a single newline joins lines)."""
+    if "\n\n" not in text.replace("\r\n", "\n") and "\n" in text:
+        pieces = text.splitlines()
+    else:
+        pieces = _BLANK_LINES.split(text.replace("\r\n", "\n"))
+    return tuple(p for p in (clean(x) for x in pieces) if p)
+
+
+def body_to_parts(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Paragraphs and captions of a body that may be HTML or plain text."""
+    if re.search(r"<[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;", value):
+        return html_to_parts(value)
+    return text_to_paragraphs(value), ()

@@ -1,0 +1,167 @@
+"""The `feed` kind: RSS 0.9x, 1.0 (RDF), 2.0 and Atom, read with feedparser.
+
+Before feedparser sees a byte, the document is checked as strict XML with defusedxml: entity
+declarations (billion laughs), external entities and malformed XML are refused with a SourceError.
+Per entry: id from guid/id (else link, else derived, see `_identity`); title; body from
+`content:encoded`, Atom `content`, else `description`/`summary` (HTML turned into paragraphs, CDATA
+or escaped alike, `<figcaption>` into captions); captions also from `media:content`/`media:group`
+`media:description` (else `media:title`); byline from author/dc:creator; times from
+pubDate/published/updated/dc:date, RFC 822 or ISO 8601. Relative links resolve against xml:base
+or the feed's URL.
+
+Settings: `timezone` (for times without a zone, default UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import feedparser
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from monitor.posts import Post
+from monitor.sources import _text
+from monitor.sources._dates import parse_time, source_timezone
+from monitor.sources._identity import stable_id
+from monitor.sources._page import build_page, parse_error
+from monitor.sources.base import ParsedPage
+
+_MEDIA = "{http://search.yahoo.com/mrss/}"
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_RSS1 = "{http://purl.org/rss/1.0/}"
+_CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
+_ENCODING_DECL = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
+
+
+def _strict_xml(body: bytes, url: str, content_type: str | None) -> tuple[bytes, Element]:
+    """Decode by declared charset, re-encode as UTF-8, and parse strictly and safely."""
+    text = _text.decode(body, content_type)
+    text = _ENCODING_DECL.sub(r'\1"utf-8"', text, count=1)
+    data = text.encode("utf-8")
+    if not text.strip():
+        raise parse_error(url, "empty document, expected an RSS or Atom feed")
+    try:
+        root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise parse_error(url, f"refused unsafe XML ({type(exc).__name__}: {exc})") from exc
+    except ParseError as exc:
+        raise parse_error(url, f"malformed XML: {exc}") from exc
+    return data, root
+
+
+def _entry_elements(root: Element) -> list[Element]:
+    if root.tag == f"{_ATOM}feed":
+        return root.findall(f"{_ATOM}entry")
+    if root.tag == "rss":
+        return root.findall("./channel/item")
+    items = root.findall(f"{_RSS1}item") or root.findall("item")
+    return items or root.findall(".//item")
+
+
+def _child_text(element: Element, *tags: str) -> str | None:
+    for tag in tags:
+        child = element.find(tag)
+        if child is not None:
+            if child.tag == f"{_ATOM}content" and child.get("type") == "xhtml":
+                return "".join(_inner_xml(c) for c in child)
+            if child.text and child.text.strip():
+                return child.text
+    return None
+
+
+def _inner_xml(element: Element) -> str:
+    from xml.etree.ElementTree import tostring
+
+    return tostring(element, encoding="unicode")
+
+
+def _media_captions(element: Element) -> list[str]:
+    captions: list[str] = []
+    for media in element.iter(f"{_MEDIA}content"):
+        text = _child_text(media, f"{_MEDIA}description", f"{_MEDIA}title")
+        if text is None:
+            continue
+        paragraphs, _ = _text.body_to_parts(text)
+        captions.extend(paragraphs)
+    return captions
+
+
+def _byline(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    names = [_text.clean(a.get("name")) for a in entry.get("authors") or () if isinstance(a, dict)]
+    if not names and entry.get("author"):
+        names = [_text.clean(entry["author"])]
+    return tuple(n for n in names if n)
+
+
+class FeedKind:
+    """RSS and Atom feeds (see the module docstring)."""
+
+    kind = "feed"
+
+    def parse(
+        self, body: bytes, *, url: str, content_type: str | None, settings: Mapping[str, Any]
+    ) -> ParsedPage:
+        """Posts of the feed at `url`. Raises SourceError for unsafe, malformed or non-feed XML."""
+        tz = source_timezone(settings)
+        data, root = _strict_xml(body, url, content_type)
+        parsed = feedparser.parse(
+            data, response_headers={"content-location": url, "content-type": "application/xml"}
+        )
+        if not parsed.get("version") and root.tag not in (f"{_ATOM}feed", "rss"):
+            raise parse_error(url, f"not an RSS or Atom feed (root element <{root.tag}>)")
+        elements = _entry_elements(root)
+        if len(elements) != len(parsed.entries):
+            elements = []  # cannot pair them safely; fall back to feedparser's fields alone
+        home = [url, str(parsed.feed.get("link") or "")]
+        posts = []
+        for index, entry in enumerate(parsed.entries):
+            element = elements[index] if elements else None
+            posts.append(self._post(entry, element, home, tz))
+        return build_page(posts)
+
+    def _post(self, entry: Any, element: Element | None, home: list[str], tz: Any) -> Post:
+        title = _text.clean(entry.get("title"))
+        raw_published = str(entry.get("published") or entry.get("updated") or "")
+        raw_modified = str(entry.get("updated") or "")
+        paragraphs: tuple[str, ...] = ()
+        captions: list[str] = []
+        body: str | None = None
+        if element is not None:
+            body = _child_text(
+                element,
+                _CONTENT_ENCODED,
+                f"{_ATOM}content",
+                "description",
+                f"{_RSS1}description",
+                f"{_ATOM}summary",
+            )
+            captions.extend(_media_captions(element))
+        elif entry.get("content"):
+            body = entry["content"][0].get("value")
+        else:
+            body = entry.get("summary")
+        if body:
+            paragraphs, inline_captions = _text.body_to_parts(body)
+            captions = [*inline_captions, *captions]
+        link = str(entry.get("link") or "")
+        post_id = stable_id(
+            entry.get("id") or None,
+            link,
+            title=title,
+            published_raw=raw_published,
+            home_urls=home,
+        )
+        return Post(
+            post_id=post_id,
+            title=title,
+            paragraphs=paragraphs,
+            captions=tuple(dict.fromkeys(c for c in captions if c)),
+            published=parse_time(raw_published, tz),
+            modified=parse_time(raw_modified, tz) if raw_modified != raw_published else None,
+            byline=_byline(entry),
+            url=link,
+        )
