@@ -29,3 +29,7 @@ class UnknownEventTypeError(StoreError):
 
 class IntegrityError(StoreError):
     """The hash chain, the positions or the tamper guards do not hold."""
+
+
+class NotFoundError(StoreError):
+    """A named thing (an outbox message, a projection) that the store does not hold."""

@@ -7,9 +7,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from store.records import Head, JSONValue, NewEvent, OutboxMessage, RecordedEvent, RowChange
+from store.records import (
+    Head,
+    JSONValue,
+    NewEvent,
+    OutboxEntry,
+    OutboxMessage,
+    RecordedEvent,
+    RowChange,
+)
 
 S = TypeVar("S")
 
@@ -64,14 +73,41 @@ class EventStore(Protocol):
         state: JSONValue | None,
         changes: Sequence[RowChange],
         outbox: Sequence[OutboxMessage] = (),
+        expected_position: int | None = None,
     ) -> None:
         """Write row changes, outbox messages, the state and the checkpoint in one transaction.
 
-        Raises `store.errors.ConcurrencyError` if the checkpoint moved since it was read.
+        `expected_position` is the checkpoint the caller started from; when omitted, the one this
+        store object last read or wrote for `projection`. Raises `store.errors.ConcurrencyError`
+        if the checkpoint moved since it was read, or if `position` is not ahead of it.
         """
 
     def view_rows(self, projection: str, view: str) -> list[Mapping[str, JSONValue]]:
         """The current rows of one view, sorted by key."""
+
+    def reset_projection(self, projection: str) -> None:
+        """Forget a projection's rows, state and checkpoint (for a replay); keeps its outbox."""
+
+    def wait(self, after_position: int, timeout: float) -> bool:
+        """Block until an event after `after_position` exists (True), `timeout` passes or `close()` (False)."""
+
+    # Outbox ----------------------------------------------------------------------------------
+    def pending_outbox(self, limit: int = 100, *, now: datetime | None = None) -> list[OutboxEntry]:
+        """Pending messages, oldest first, whose next attempt is due at `now` (all pending if None)."""
+
+    def mark_outbox(
+        self,
+        key: str,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record a delivery attempt: status "pending" (retry at `next_attempt_at`), "delivered" or "failed".
+
+        Raises `store.errors.NotFoundError` for an unknown key, `ValueError` for an unknown status.
+        """
 
 
 class Projection(Protocol[S]):

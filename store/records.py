@@ -75,3 +75,22 @@ class OutboxMessage:
     key: str
     topic: str
     payload: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboxEntry:
+    """An outbox message as stored, with its delivery state.
+
+    `status` is "pending" (to deliver when `next_attempt_at` is due; None means now), "delivered"
+    or "failed" (given up). `attempts` counts delivery attempts so far.
+    """
+
+    key: str
+    topic: str
+    payload: Mapping[str, JSONValue]
+    created_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
