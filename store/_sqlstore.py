@@ -288,9 +288,12 @@ class SQLEventStore:
                 if remaining <= 0:
                     return
                 slice_ = min(slice_, remaining)
-            if self._closed.is_set():
-                return
-            self.wait(expected - 1, slice_)
+            try:
+                self.wait(expected - 1, slice_)
+            except StoreError:
+                if self._closed.is_set():
+                    return
+                raise
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
