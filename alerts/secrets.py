@@ -1,0 +1,128 @@
+"""Secrets (webhook URLs, SMTP passwords, signing keys): read once at the edge, masked everywhere.
+
+A `Secret` holds its value privately; `str()`, `repr()` and f-strings show `'***'`. Only the code
+that needs the value (the channel sending a message) calls `reveal()`. `scrub(text)` removes the
+value from any text (an exception message, a server reply) before it is logged or raised.
+
+`resolve(settings, key, environ=..., where=...)` reads `<key>_env` (the name of an environment
+variable) or `<key>_file` (a file whose content, stripped, is the secret). A literal `<key>` in the
+configuration is refused unless `allow_literal` (for values that are not secret, like a webhook URL
+without a token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from alerts.errors import SecretError
+
+MASK = "***"
+
+
+class Secret:
+    """A string that never shows itself: `str`, `repr` and `format` give `'***'`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret's value: use it, never log it."""
+        return self._value
+
+    def scrub(self, text: str) -> str:
+        """`text` with every occurrence of the value replaced by `***`."""
+        if not self._value:
+            return text
+        return text.replace(self._value, MASK)
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> Any:  # pickling would write the value to disk or a queue
+        raise TypeError("a Secret cannot be pickled")
+
+
+def resolve(
+    settings: Mapping[str, Any],
+    key: str,
+    *,
+    environ: Mapping[str, str],
+    where: str,
+    required: bool = True,
+    allow_literal: bool = False,
+) -> Secret | None:
+    """The secret named `key` in `settings`, from `<key>_env` or `<key>_file`.
+
+    Returns None when absent and not `required`. Raises `SecretError` naming `where` and the
+    variable or file (never the value) when it is missing, empty or unreadable, or when the value
+    is written literally in the configuration and `allow_literal` is false.
+    """
+    env_name = settings.get(f"{key}_env")
+    file_name = settings.get(f"{key}_file")
+    given = [n for n in (key, f"{key}_env", f"{key}_file") if settings.get(n) is not None]
+    if len(given) > 1:
+        raise SecretError(f"{where}: give only one of {', '.join(given)}")
+    if key in settings and settings[key] is not None:
+        if not allow_literal:
+            raise SecretError(
+                f"{where}: {key} must not be written in the configuration; "
+                f"name an environment variable ({key}_env) or a file ({key}_file)"
+            )
+        return _non_empty(str(settings[key]), f"{where}: {key}")
+    if env_name is not None:
+        if not isinstance(env_name, str) or not env_name:
+            raise SecretError(f"{where}: {key}_env must be the name of an environment variable")
+        if env_name not in environ:
+            raise SecretError(f"{where}: environment variable {env_name} ({key}_env) is not set")
+        return _non_empty(environ[env_name].strip(), f"{where}: environment variable {env_name}")
+    if file_name is not None:
+        path = Path(str(file_name)).expanduser()
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretError(
+                f"{where}: cannot read {key}_file {path}: {exc.strerror or type(exc).__name__}"
+            ) from None
+        return _non_empty(value, f"{where}: {key}_file {path}")
+    if required:
+        raise SecretError(f"{where}: missing {key}_env or {key}_file")
+    return None
+
+
+def _non_empty(value: str, what: str) -> Secret:
+    if not value:
+        raise SecretError(f"{what} is empty")
+    return Secret(value)
+
+
+def require(
+    settings: Mapping[str, Any],
+    key: str,
+    *,
+    environ: Mapping[str, str],
+    where: str,
+    allow_literal: bool = False,
+) -> Secret:
+    """Like `resolve(..., required=True)`, typed as always returning a `Secret`."""
+    secret = resolve(
+        settings, key, environ=environ, where=where, required=True, allow_literal=allow_literal
+    )
+    if secret is None:  # resolve raises first; this keeps the type checker honest
+        raise SecretError(f"{where}: missing {key}_env or {key}_file")
+    return secret
