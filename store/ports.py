@@ -91,6 +91,13 @@ class EventStore(Protocol):
     def wait(self, after_position: int, timeout: float) -> bool:
         """Block until an event after `after_position` exists (True), `timeout` passes or `close()` (False)."""
 
+    # Meta: small operational state beside the log (not events) ------------------------------
+    def put_meta(self, namespace: str, key: str, value: JSONValue) -> None:
+        """Store `value` (JSON) under (`namespace`, `key`), replacing any earlier value."""
+
+    def get_meta(self, namespace: str) -> dict[str, JSONValue]:
+        """Every key of `namespace` and its value ({} when there is none)."""
+
     # Outbox ----------------------------------------------------------------------------------
     def pending_outbox(self, limit: int = 100, *, now: datetime | None = None) -> list[OutboxEntry]:
         """Pending messages, oldest first, whose next attempt is due at `now` (all pending if None)."""

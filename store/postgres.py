@@ -30,6 +30,7 @@ from psycopg import errors as pg_errors
 from store import schema
 from store._projections import ProjectionStore
 from store.errors import IntegrityError, StoreError, UnavailableError
+from store.meta import MetaTable
 
 APPEND_LOCK = 0x7061726C6579  # "parley": the advisory lock that serialises appends
 MIGRATE_LOCK = 0x7061726C6580  # serialises migrations across processes
@@ -37,7 +38,7 @@ CHANNEL = "parley_events"
 _WAIT_SLICE = 0.5
 
 
-class PostgresEventStore(ProjectionStore):
+class PostgresEventStore(ProjectionStore, MetaTable):
     """`EventStore` on PostgreSQL. Build it with `store.open_store("postgresql://...")`."""
 
     _for_update = " FOR UPDATE"

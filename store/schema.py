@@ -63,6 +63,19 @@ SQLITE: tuple[Migration, ...] = (
             "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
         ),
     ),
+    (
+        2,
+        (
+            # Operational state beside the log, not part of it (source health, HTTP validators).
+            """CREATE TABLE meta (
+                namespace TEXT NOT NULL,
+                meta_key TEXT NOT NULL,
+                value TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (namespace, meta_key)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -122,6 +135,18 @@ POSTGRES: tuple[Migration, ...] = (
                 delivered_at TIMESTAMPTZ
             )""",
             "CREATE INDEX outbox_due ON outbox (status, next_attempt_at, id)",
+        ),
+    ),
+    (
+        2,
+        (
+            """CREATE TABLE meta (
+                namespace TEXT NOT NULL,
+                meta_key TEXT NOT NULL,
+                value TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (namespace, meta_key)
+            )""",
         ),
     ),
 )

@@ -22,6 +22,7 @@ from store import schema
 from store._projections import ProjectionStore
 from store.canonical import format_time
 from store.errors import IntegrityError, StoreError, UnavailableError
+from store.meta import MetaTable
 
 _SIGNALS: dict[str, _Signal] = {}
 _SIGNALS_LOCK = threading.Lock()
@@ -49,7 +50,7 @@ def _signal_for(path: Path) -> _Signal:
         return signal
 
 
-class SQLiteEventStore(ProjectionStore):
+class SQLiteEventStore(ProjectionStore, MetaTable):
     """`EventStore` on one SQLite file. Build it with `store.open_store("sqlite:///PATH")`."""
 
     def __init__(
