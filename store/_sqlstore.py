@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import structlog
 
@@ -48,6 +48,7 @@ class SQLEventStore:
     """
 
     url_for_display: str
+    expected_triggers: tuple[str, ...] = ()
 
     def __init__(self, *, url_for_display: str) -> None:
         self.url_for_display = url_for_display
@@ -135,7 +136,7 @@ class SQLEventStore:
                 log.debug("store_close_failed", error=str(exc))
         self._local = threading.local()
 
-    def __enter__(self) -> SQLEventStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -237,6 +238,28 @@ class SQLEventStore:
             if len(rows) < batch_size:
                 return
             position = rows[-1][0] + 1
+
+    def stored_rows(
+        self, from_position: int = 1, *, batch_size: int = 5000
+    ) -> Iterator[tuple[Any, ...]]:
+        """The stored columns of every event from `from_position`, as the hash chain sees them.
+
+        Each tuple is (position, stream_id, stream_version, event_type, schema_version,
+        recorded_at as chain text, idempotency_key, payload text, prev_hash, hash). Streams in
+        batches; nothing is parsed, so `verify` checks exactly the bytes that are stored.
+        """
+        sql = f"SELECT {_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?"
+        position = max(from_position, 1)
+        while True:
+            rows = self._query(sql, [position, batch_size])
+            for row in rows:
+                yield (*row[:5], self._time_text(row[5]), *row[6:])
+            if len(rows) < batch_size:
+                return
+            position = rows[-1][0] + 1
+
+    def _time_text(self, value: Any) -> str:
+        return format_time(self._time_in(value))
 
     def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of one stream, in stream-version order."""

@@ -42,6 +42,7 @@ class PostgresEventStore(ProjectionStore, MetaTable):
     """`EventStore` on PostgreSQL. Build it with `store.open_store("postgresql://...")`."""
 
     _for_update = " FOR UPDATE"
+    expected_triggers = schema.POSTGRES_TRIGGERS
 
     def __init__(
         self, conninfo: str, *, url_for_display: str | None = None, connect_timeout: int = 5

@@ -53,6 +53,8 @@ def _signal_for(path: Path) -> _Signal:
 class SQLiteEventStore(ProjectionStore, MetaTable):
     """`EventStore` on one SQLite file. Build it with `store.open_store("sqlite:///PATH")`."""
 
+    expected_triggers = schema.SQLITE_TRIGGERS
+
     def __init__(
         self,
         path: Path,
@@ -119,6 +121,9 @@ class SQLiteEventStore(ProjectionStore, MetaTable):
 
     def _time_out(self, moment: datetime) -> Any:
         return format_time(moment)
+
+    def _time_text(self, value: Any) -> str:
+        return str(value)  # exactly the stored text: a reformatted timestamp must not pass
 
     def _after_commit(self) -> None:
         self._signal.bump()
