@@ -1,0 +1,39 @@
+"""The negotiation views: open demands, agreed exchanges and proposals, folded from the event log.
+
+Public surface:
+- `build_projection(pack, **options) -> NegotiationProjection`: the `store.ports.Projection`
+  that reads posts into claims with `pack` and keeps the three views.
+- `catch_up(store, projection)` and `follow(store, projection, stop=...)`: run it through
+  `store.runner.ProjectionRunner` from its checkpoint.
+- `read_views(store, views=())`: the stored rows, `{"open_demands": {"rows": [...]}, ...}`.
+- `VIEWS`, `PROJECTION`; errors `ViewError`, `UnknownViewError`.
+"""
+
+from __future__ import annotations
+
+from monitor.views.errors import UnknownViewError, ViewError
+from monitor.views.projection import NegotiationProjection
+from monitor.views.service import (
+    PROJECTION,
+    build_projection,
+    catch_up,
+    check_views,
+    follow,
+    make_runner,
+    read_views,
+)
+from monitor.views.state import VIEWS
+
+__all__ = [
+    "PROJECTION",
+    "VIEWS",
+    "NegotiationProjection",
+    "UnknownViewError",
+    "ViewError",
+    "build_projection",
+    "catch_up",
+    "check_views",
+    "follow",
+    "make_runner",
+    "read_views",
+]

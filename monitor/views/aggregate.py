@@ -1,0 +1,123 @@
+"""Buckets of mentions and the commutative aggregate every row is rendered from.
+
+A bucket holds one row's mentions: `live` ones (from posts still inside the revision window, keyed
+so a revision can take them out again) and a `settled` aggregate of the ones whose posts left the
+window. `agg` is always `settled` plus every live mention. Adding is incremental; taking a mention
+out recomputes `agg` from `settled` and the live mentions. Every aggregate operation is commutative
+(min, max, union, sum, top-k by position), so the order mentions arrive in never shows in a row.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+from monitor.views.mentions import Mention
+
+Agg = dict[str, Any]
+Bucket = dict[str, Any]
+AddFn = Callable[[Agg, Mention], None]
+EmptyFn = Callable[[], Agg]
+
+PROVENANCE_CAP = 10
+"""How many of a row's newest mentions its provenance lists (the total is always given)."""
+
+
+def empty_base() -> Agg:
+    """The aggregate of no mentions."""
+    return {"n": 0, "first": None, "last": None, "attrs": {}, "recent": []}
+
+
+def _value_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:
+    """Count a mention: first and last seen (with their quotes), latest value of each attribute, provenance."""
+    agg["n"] += 1
+    stamp = [m["t"], m["pos"], m["quote"], m["actor"]]
+    if agg["first"] is None or stamp < agg["first"]:
+        agg["first"] = stamp
+    if agg["last"] is None or stamp > agg["last"]:
+        agg["last"] = stamp
+    if with_attrs:
+        attrs = agg["attrs"]
+        for key, value in m["attrs"].items():
+            cand = [m["t"], m["pos"], value]
+            cur = attrs.get(key)
+            if (
+                cur is None
+                or (cand[0], cand[1]) > (cur[0], cur[1])
+                or (
+                    (cand[0], cand[1]) == (cur[0], cur[1])
+                    and _value_key(value) > _value_key(cur[2])
+                )
+            ):
+                attrs[key] = cand
+    add_recent(agg, m)
+
+
+def add_recent(agg: Agg, m: Mention) -> None:
+    """Keep the mention's event position and post among the row's newest `PROVENANCE_CAP`."""
+    entry = [m["pos"], m["source"], m["post_id"]]
+    recent = agg["recent"]
+    if entry not in recent:
+        recent.append(entry)
+        recent.sort()
+        if len(recent) > PROVENANCE_CAP:
+            del recent[0]
+
+
+def new_bucket(empty: EmptyFn) -> Bucket:
+    """A bucket with no mentions."""
+    return {"live": {}, "settled": empty(), "agg": empty()}
+
+
+def bucket_add(bucket: Bucket, live_key: str, m: Mention, add: AddFn) -> None:
+    """Add a live mention under `live_key` (the post it came from, and its kind where a row takes several)."""
+    bucket["live"][live_key] = m
+    add(bucket["agg"], m)
+
+
+def bucket_recompute(bucket: Bucket, add: AddFn) -> None:
+    """Rebuild `agg` from `settled` and the live mentions (after a mention was taken out or changed)."""
+    agg = copy.deepcopy(bucket["settled"])
+    for _, m in sorted(bucket["live"].items()):
+        add(agg, m)
+    bucket["agg"] = agg
+
+
+def bucket_remove(bucket: Bucket, live_key: str, add: AddFn) -> None:
+    """Take a live mention out (its post was revised or withdrawn) and recompute the aggregate."""
+    if bucket["live"].pop(live_key, None) is not None:
+        bucket_recompute(bucket, add)
+
+
+def bucket_settle(bucket: Bucket, live_key: str, add: AddFn) -> None:
+    """Move a live mention into `settled` (its post left the revision window); `agg` is unchanged."""
+    m = bucket["live"].pop(live_key, None)
+    if m is not None:
+        add(bucket["settled"], m)
+
+
+def bucket_is_empty(bucket: Bucket) -> bool:
+    """True when no mention, live or settled, is left: the row goes."""
+    return not bucket["live"] and bucket["settled"]["n"] == 0
+
+
+def render_base(agg: Agg) -> dict[str, Any]:
+    """The columns every row shares: seen times, mentions, latest quote, attributes, provenance."""
+    from monitor.views.mentions import iso
+
+    return {
+        "first_seen": iso(agg["first"][0]),
+        "last_seen": iso(agg["last"][0]),
+        "latest_quote": agg["last"][2],
+        "attrs": {k: v[2] for k, v in sorted(agg["attrs"].items())},
+        "provenance": {
+            "mentions": agg["n"],
+            "recent": [{"position": p, "source": s, "post_id": i} for p, s, i in agg["recent"]],
+        },
+    }

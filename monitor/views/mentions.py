@@ -1,0 +1,115 @@
+"""From a post's claims to mentions: one per (view row, post), with the time and place they came from.
+
+A mention is a JSON-ready dict; everything the views aggregate is in it, so a row can be recomputed
+from its mentions alone. Times are integer UNIX seconds (UTC) so they sort and subtract cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.claims.model import Claim
+
+Mention = dict[str, Any]
+
+EXCHANGE_TOPICS = frozenset({"prisoner_exchange", "bodies_return", "children_return", "hostages"})
+"""Topics whose agreements become `agreed_exchanges` rows."""
+
+_NOT_A_TOPIC = frozenset({"", "*", "other", "unknown", "unspecified", "none"})
+
+
+def post_key(source: str, post_id: str) -> str:
+    """The state's key of a post: its source and id (a tab cannot occur in a source name or an id we store)."""
+    return f"{source}\t{post_id}"
+
+
+def is_concrete_topic(topic: str) -> bool:
+    """True for a topic an analyst can act on; "*" and other placeholders make no row."""
+    return topic.strip().lower() not in _NOT_A_TOPIC
+
+
+def to_seconds(moment: datetime) -> int:
+    """A time-zone-aware datetime as whole UNIX seconds (naive ones are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def iso(seconds: int) -> str:
+    """Whole UNIX seconds as ISO 8601 in UTC, the form every row uses."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def claim_order(claim: Claim) -> tuple[Any, ...]:
+    """Text order first, then the claim's identity, so grouping never depends on extractor order."""
+    return (claim.span[0], claim.span[1], claim.kind, claim.actor, claim.topic, claim.parties)
+
+
+def new_mention(claim: Claim, *, t: int, pos: int, source: str) -> Mention:
+    """The mention one claim makes, stamped with the post's time and the event's position."""
+    return {
+        "kind": claim.kind,
+        "actor": claim.actor,
+        "parties": sorted({*claim.parties, claim.actor}),
+        "attrs": dict(sorted(claim.attrs.items())),
+        "quote": claim.quote,
+        "t": t,
+        "pos": pos,
+        "source": source,
+        "post_id": claim.post_id,
+    }
+
+
+def merge_into(first: Mention, later: Mention) -> None:
+    """Fold a repeat of the same claim in the same post (title and body) into the first one.
+
+    The post still counts once; attributes the first statement lacked are taken from the repeat.
+    """
+    attrs = first["attrs"]
+    for key, value in later["attrs"].items():
+        attrs.setdefault(key, value)
+    first["attrs"] = dict(sorted(attrs.items()))
+    first["parties"] = sorted({*first["parties"], *later["parties"]})
+
+
+def group_claims(
+    claims: Iterable[Claim],
+    keys_of: Callable[[Claim], Iterable[Any]],
+    *,
+    t: int,
+    pos: int,
+    source: str,
+) -> list[tuple[Any, Mention]]:
+    """Group claims under each key `keys_of(claim)` gives; one merged mention per key, key-sorted.
+
+    This is where a claim repeated in a post's title and body becomes one mention.
+    """
+    out: dict[Any, Mention] = {}
+    for claim in sorted(claims, key=claim_order):
+        for key in keys_of(claim):
+            mention = new_mention(claim, t=t, pos=pos, source=source)
+            if key in out:
+                merge_into(out[key], mention)
+            else:
+                out[key] = mention
+    return sorted(out.items(), key=lambda item: item[0])
+
+
+def numeric_total(value: Any) -> float | None:
+    """A count as one number: an int or float, or the sum of a per-side mapping; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict) and value:
+        parts = [numeric_total(v) for v in value.values()]
+        if all(p is not None for p in parts):
+            return float(sum(p for p in parts if p is not None))
+    return None
+
+
+def sorted_strings(values: Sequence[Any]) -> list[str]:
+    """Distinct values as sorted strings (categories may arrive as any JSON scalar)."""
+    return sorted({str(v) for v in values})

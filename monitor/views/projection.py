@@ -1,0 +1,338 @@
+"""The negotiation projection: a fold of post events into the three views, claims read inside it.
+
+`apply(state, event) -> (state, changes)` is dispatched on the stored event type (a dict, so the
+events of packages this one does not import never need decoding). A published post's claims are
+read with the extractor given to the constructor and counted as mentions; a revised post first
+takes back every mention its previous version made; a withdrawn post takes back its mentions and
+adds none. Each post counts at most once per row. Posts leave the revision window (the newest
+`revision_window` posts) in the order they were first seen: their mentions stay counted but can no
+longer be taken back, which keeps the state's size flat however long the log grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.claims.model import Claim
+from monitor.events import PostPublished, PostRevised, PostWithdrawn
+from monitor.posts import Post
+from monitor.views import demands, exchanges, proposals, responses
+from monitor.views.aggregate import (
+    AddFn,
+    bucket_add,
+    bucket_is_empty,
+    bucket_recompute,
+    bucket_remove,
+    bucket_settle,
+    new_bucket,
+)
+from monitor.views.errors import ViewError
+from monitor.views.mentions import Mention, group_claims, merge_into, post_key, to_seconds
+from monitor.views.state import FORMAT, VIEWS, ViewState
+from store.records import JSONValue, RecordedEvent, RowChange
+
+Extractor = Callable[[Post], Sequence[Claim]]
+
+_ADD: dict[str, AddFn] = {
+    demands.VIEW: demands.add,
+    proposals.VIEW: proposals.add,
+    exchanges.VIEW: exchanges.add,
+    responses.GROUP: responses.add,
+}
+_EMPTY = {
+    demands.VIEW: demands.empty,
+    proposals.VIEW: proposals.empty,
+    exchanges.VIEW: exchanges.empty,
+    responses.GROUP: responses.empty,
+}
+DAY = 86_400
+
+
+@dataclass(slots=True)
+class _Touched:
+    rows: set[tuple[str, str]] = field(default_factory=set)
+    topics: set[str] = field(default_factory=set)
+
+
+class NegotiationProjection:
+    """Open demands, agreed exchanges and proposals, folded from PostPublished/Revised/Withdrawn.
+
+    `extract` reads a post into claims (`monitor.claims.extract` with a rules pack bound); it must
+    be deterministic. `revision_window` is how many of the newest posts can still be revised or
+    withdrawn with effect; `agree_window_days` how far apart two agreements may be seen and still
+    be one exchange; `fulfil_window_days` how long after its last agreement an exchange can still
+    be carried out. Changing any of them changes the views: rebuild them after a change.
+    """
+
+    def __init__(
+        self,
+        extract: Extractor,
+        *,
+        name: str = "negotiation",
+        revision_window: int = 5_000,
+        agree_window_days: int = 7,
+        fulfil_window_days: int = 60,
+    ) -> None:
+        if revision_window < 1:
+            raise ValueError("revision_window must be at least 1")
+        self.name = name
+        self._extract = extract
+        self._window = revision_window
+        self._agree = agree_window_days * DAY
+        self._fulfil = fulfil_window_days * DAY
+        self._handlers: dict[str, Callable[[ViewState, RecordedEvent, _Touched], None]] = {
+            "PostPublished": self._on_post,
+            "PostRevised": self._on_post,
+            "PostWithdrawn": self._on_withdrawn,
+        }
+
+    # Projection protocol -------------------------------------------------------------------
+    def initial_state(self) -> ViewState:
+        """The state before any event."""
+        return ViewState.empty()
+
+    def apply(self, state: ViewState, event: RecordedEvent) -> tuple[ViewState, list[RowChange]]:
+        """Fold one event; return the state and the rows it changed (sorted by view and key)."""
+        handler = self._handlers.get(event.event_type)
+        if handler is None:
+            return state, []
+        touched = _Touched()
+        handler(state, event, touched)
+        return state, self._flush(state, touched)
+
+    def dump_state(self, state: ViewState) -> JSONValue:
+        """The state as JSON data for the checkpoint."""
+        return state.dump()
+
+    def load_state(self, data: Any) -> ViewState:
+        """A state from `dump_state`'s data (None gives the initial state).
+
+        Raises `ViewError` when the data was saved by an incompatible version.
+        """
+        if data is None:
+            return self.initial_state()
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ViewError(
+                f"projection {self.name!r}: saved state has format {found!r}, this version reads "
+                f"format {FORMAT}; rebuild the views with `parley views --rebuild`"
+            )
+        state = ViewState.load(data)
+        for view in VIEWS:
+            for key in state.table(view):
+                row = self.render(state, view, key)
+                if row is not None:
+                    state.emitted[(view, key)] = row
+        return state
+
+    # Reading -------------------------------------------------------------------------------
+    def render(self, state: ViewState, view: str, key: str) -> dict[str, Any] | None:
+        """The row `key` of `view` as it stands in `state`, or None when it has no row."""
+        bucket = state.table(view).get(key)
+        if bucket is None:
+            return None
+        if view == exchanges.VIEW:
+            row = exchanges.render(key, bucket)
+        elif view == demands.VIEW:
+            row = demands.render(key, bucket, state.responses_on(demands.topic_of(key)))
+        else:
+            row = proposals.render(key, bucket, state.responses_on(proposals.topic_of(key)))
+        return None if row is None else {"key": key, **row}
+
+    # Event handlers ------------------------------------------------------------------------
+    def _on_post(self, state: ViewState, event: RecordedEvent, touched: _Touched) -> None:
+        decode = PostPublished if event.event_type == "PostPublished" else PostRevised
+        ev = decode.from_payload(dict(event.data))
+        pkey = post_key(ev.source, ev.post.post_id)
+        record = state.posts.get(pkey)
+        if record is None:
+            if event.event_type == "PostRevised":
+                return  # its post left the revision window: what it claimed stays counted
+            state.data["seq"] += 1
+            record = {"seq": state.data["seq"], "withdrawn": False, "refs": []}
+            state.posts[pkey] = record
+            state.queue.append(pkey)
+        else:
+            self._retract(state, record, touched)
+        record["withdrawn"] = False
+        t = _post_time(ev.post, ev.seen_at, event.recorded_at)
+        newest = state.data["newest"]
+        state.data["newest"] = t if newest is None else max(newest, t)
+        claims = [c for c in self._extract(ev.post) if c.actor]
+        self._count(
+            state,
+            record,
+            claims,
+            pkey=pkey,
+            t=t,
+            pos=event.position,
+            source=ev.source,
+            touched=touched,
+        )
+        self._evict(state)
+
+    def _on_withdrawn(self, state: ViewState, event: RecordedEvent, touched: _Touched) -> None:
+        ev = PostWithdrawn(**dict(event.data))
+        record = state.posts.get(post_key(ev.source, ev.post_id))
+        if record is not None:
+            self._retract(state, record, touched)
+            record["withdrawn"] = True
+
+    # Counting and taking back ---------------------------------------------------------------
+    def _count(
+        self,
+        state: ViewState,
+        record: dict[str, Any],
+        claims: list[Claim],
+        *,
+        pkey: str,
+        t: int,
+        pos: int,
+        source: str,
+        touched: _Touched,
+    ) -> None:
+        for group, module in (
+            (demands.VIEW, demands),
+            (proposals.VIEW, proposals),
+            (responses.GROUP, responses),
+        ):
+            for key, mention in group_claims(claims, module.keys_of, t=t, pos=pos, source=source):
+                self._add(
+                    state, record, group, key, live_key=pkey, mention=mention, touched=touched
+                )
+        groups = group_claims(claims, exchanges.group_keys, t=t, pos=pos, source=source)
+        # agreements before fulfilments, widest party sets first, so a narrower mention joins them
+        groups.sort(key=lambda item: (item[0][0] != "agreement", -len(item[0][2]), item[0]))
+        for (kind, topic, parties), mention in groups:
+            key = self._find_exchange(state, kind, topic, parties, t)
+            if key is None:
+                if kind != "agreement":
+                    continue  # a fulfilment of nothing agreed in view
+                key = exchanges.new_key(topic, parties, mention)
+                while key in state.table(exchanges.VIEW):
+                    key += "+"
+            self._add(
+                state,
+                record,
+                exchanges.VIEW,
+                key,
+                live_key=f"{pkey}\t{kind}",
+                mention=mention,
+                touched=touched,
+            )
+
+    def _add(
+        self,
+        state: ViewState,
+        record: dict[str, Any],
+        group: str,
+        key: str,
+        *,
+        live_key: str,
+        mention: Mention,
+        touched: _Touched,
+    ) -> None:
+        table = state.table(group)
+        bucket = table.get(key)
+        if bucket is None:
+            bucket = table[key] = new_bucket(_EMPTY[group])
+            state.index(group, key)
+        existing = bucket["live"].get(live_key)
+        if existing is not None:  # the same post again in the same row: still one mention
+            merge_into(existing, mention)
+            bucket_recompute(bucket, _ADD[group])
+        else:
+            bucket_add(bucket, live_key, mention, _ADD[group])
+            record["refs"].append([group, key, live_key])
+        _touch(touched, group, key)
+
+    def _retract(self, state: ViewState, record: dict[str, Any], touched: _Touched) -> None:
+        for group, key, live_key in record["refs"]:
+            table = state.table(group)
+            bucket = table[key]
+            bucket_remove(bucket, live_key, _ADD[group])
+            if bucket_is_empty(bucket):
+                del table[key]
+                state.unindex(group, key)
+            _touch(touched, group, key)
+        record["refs"] = []
+
+    def _evict(self, state: ViewState) -> None:
+        posts = state.posts
+        while len(posts) > self._window:
+            pkey = state.queue.popleft()
+            record = posts.pop(pkey)
+            for group, key, live_key in record["refs"]:
+                bucket_settle(state.table(group)[key], live_key, _ADD[group])
+
+    def _find_exchange(
+        self, state: ViewState, kind: str, topic: str, parties: tuple[str, ...], t: int
+    ) -> str | None:
+        """The row an exchange mention joins (see `monitor.views.exchanges`), or None."""
+        keys = state.exchange_index.get(topic)
+        if not keys:
+            return None
+        table = state.table(exchanges.VIEW)
+        newest = state.data["newest"]
+        best: tuple[int, str] | None = None
+        stale = []
+        for key in keys:
+            agg = table[key]["agg"]
+            if agg["n"] == 0:
+                continue
+            last_t = agg["last"][0]
+            if newest - last_t > self._fulfil:
+                stale.append(key)  # can never be joined again: newest only grows
+                continue
+            if kind == "agreement" and abs(t - last_t) > self._agree:
+                continue
+            if kind != "agreement" and t < agg["first"][0] - self._agree:
+                continue
+            if exchanges.status(agg) == "carried_out" or not exchanges.matches(agg, parties):
+                continue
+            if best is None or (last_t, key) > best:
+                best = (last_t, key)
+        for key in stale:
+            keys.discard(key)
+        return None if best is None else best[1]
+
+    # Changes ---------------------------------------------------------------------------------
+    def _flush(self, state: ViewState, touched: _Touched) -> list[RowChange]:
+        rows = {r for r in touched.rows if r[0] != responses.GROUP}
+        for topic in touched.topics:
+            sig = responses.signature(state.responses_on(topic))
+            if sig != state.topic_sig.get(topic):
+                state.topic_sig[topic] = sig
+                rows |= state.by_topic.get(topic, set())
+        changes = []
+        for view, key in sorted(rows):
+            row = self.render(state, view, key)
+            if row != state.emitted.get((view, key)):
+                if row is None:
+                    del state.emitted[(view, key)]
+                else:
+                    state.emitted[(view, key)] = row
+                changes.append(RowChange(view=view, key=key, row=row))
+        return changes
+
+
+def _touch(touched: _Touched, group: str, key: str) -> None:
+    if group == responses.GROUP:
+        touched.topics.add(responses.topic_of(key))
+    else:
+        touched.rows.add((group, key))
+
+
+def _post_time(post: Post, seen_at: str, recorded_at: datetime) -> int:
+    """When a post was published; else when the monitor saw it; else when it was recorded."""
+    if post.published is not None:
+        return to_seconds(post.published)
+    if seen_at:
+        try:
+            return to_seconds(datetime.fromisoformat(seen_at))
+        except ValueError:
+            pass
+    return to_seconds(recorded_at)

@@ -1,0 +1,61 @@
+"""The `proposals` view: offers on the table (truces, memoranda, offers to host) and the answers to them.
+
+Key: `ACTOR|TOPIC`. `responses` lists every other actor that rejected or agreed to the same topic,
+with when it first did and the sentence it first did it in. Status: `accepted` when another actor
+agreed to (or carried out) the topic, else `rejected` when one rejected it, else `on_table`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.claims.model import Claim
+from monitor.views.aggregate import Agg, Bucket, add_base, empty_base, render_base
+from monitor.views.mentions import is_concrete_topic, iso
+
+VIEW = "proposals"
+
+add = add_base
+empty = empty_base
+
+
+def keys_of(claim: Claim) -> list[str]:
+    """The row a proposal claim counts towards; none without an actor or a concrete topic."""
+    if claim.kind != "proposal" or not claim.actor or not is_concrete_topic(claim.topic):
+        return []
+    return [f"{claim.actor}|{claim.topic}"]
+
+
+def topic_of(key: str) -> str:
+    """The topic part of a row key."""
+    return key.split("|")[1]
+
+
+def render(
+    key: str, bucket: Bucket, responses: list[tuple[str, str, Agg]]
+) -> dict[str, Any] | None:
+    """The row as `parley views` shows it, or None when no mention is left."""
+    agg = bucket["agg"]
+    if agg["n"] == 0:
+        return None
+    actor, topic = key.split("|")
+    answers = [
+        {"actor": a, "kind": kind, "since": iso(r["first"][0]), "quote": r["first"][2]}
+        for a, kind, r in responses
+        if a != actor
+    ]
+    kinds = {a["kind"] for a in answers}
+    if kinds & {"agreement", "fulfilment"}:
+        status = "accepted"
+    elif "rejection" in kinds:
+        status = "rejected"
+    else:
+        status = "on_table"
+    return {
+        "actor": actor,
+        "topic": topic,
+        "status": status,
+        "responses": answers,
+        "times_made": agg["n"],
+        **render_base(agg),
+    }

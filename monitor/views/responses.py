@@ -1,0 +1,50 @@
+"""Who rejected, agreed to or carried out each topic: what demand and proposal rows show as answers.
+
+Key: `TOPIC|ACTOR|KIND`. A rejection counts for its actor; an agreement or fulfilment counts for
+every party to it (the actor and the parties the claim names), since all of them agreed.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from monitor.claims.model import Claim
+from monitor.views.aggregate import Agg, add_base, empty_base
+from monitor.views.mentions import is_concrete_topic
+
+GROUP = "responses"
+KINDS = ("rejection", "agreement", "fulfilment")
+
+add = partial(add_base, with_attrs=False)
+empty = empty_base
+
+Signature = tuple[tuple[str, str, tuple[object, ...]], ...]
+
+
+def keys_of(claim: Claim) -> list[str]:
+    """The response buckets a claim counts towards (none for demands and proposals)."""
+    if claim.kind not in KINDS or not claim.actor or not is_concrete_topic(claim.topic):
+        return []
+    if claim.kind == "rejection":
+        return [f"{claim.topic}|{claim.actor}|rejection"]
+    parties = sorted({claim.actor, *(p for p in claim.parties if p)})
+    return [f"{claim.topic}|{p}|{claim.kind}" for p in parties]
+
+
+def topic_of(key: str) -> str:
+    """The topic part of a response key."""
+    return key.split("|", maxsplit=1)[0]
+
+
+def listing(keys: set[str], table: dict[str, dict[str, Agg]]) -> list[tuple[str, str, Agg]]:
+    """The responses on one topic as (actor, kind, aggregate), sorted by actor and kind."""
+    out = []
+    for key in sorted(keys):
+        _, actor, kind = key.split("|")
+        out.append((actor, kind, table[key]["agg"]))
+    return out
+
+
+def signature(listing_: list[tuple[str, str, Agg]]) -> Signature:
+    """What the rows of a topic show of its responses; rows are re-rendered only when this changes."""
+    return tuple((a, k, tuple(agg["first"])) for a, k, agg in listing_ if agg["n"])

@@ -1,0 +1,106 @@
+"""The negotiation projection's state: what is saved with the checkpoint, and what is rebuilt from it.
+
+Saved (JSON): every post inside the revision window with the row buckets its current version
+counted towards (`posts`), the window's order (`queue`), the buckets of each view and of the
+responses, and the newest post time seen. Rebuilt on load: the indexes by topic and the rows last
+emitted, so a change is only emitted when a row really changes.
+
+The state is mutable and owned by the fold: `apply` updates it in place and returns it, which
+keeps a fold over 100,000 posts linear. Callers use it linearly (never an old state after apply).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from monitor.views import demands, exchanges, proposals, responses
+
+VIEWS = (demands.VIEW, exchanges.VIEW, proposals.VIEW)
+"""The views the projection builds, in the order `parley views` shows them."""
+
+FORMAT = 1
+
+
+class ViewState:
+    """The fold's state (see the module docstring)."""
+
+    __slots__ = (
+        "by_topic",
+        "data",
+        "emitted",
+        "exchange_index",
+        "queue",
+        "responders",
+        "topic_sig",
+    )
+
+    def __init__(self, data: dict[str, Any], queue: deque[str]) -> None:
+        self.data = data
+        self.queue = queue
+        self.by_topic: dict[str, set[tuple[str, str]]] = {}
+        self.responders: dict[str, set[str]] = {}
+        self.exchange_index: dict[str, set[str]] = {}
+        self.emitted: dict[tuple[str, str], dict[str, Any]] = {}
+        self.topic_sig: dict[str, responses.Signature] = {}
+
+    @classmethod
+    def empty(cls) -> ViewState:
+        """No post seen yet."""
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "seq": 0,
+            "newest": None,
+            "posts": {},
+            "views": {view: {} for view in VIEWS},
+            "responses": {},
+        }
+        return cls(data, deque())
+
+    @property
+    def posts(self) -> dict[str, Any]:
+        return self.data["posts"]  # type: ignore[no-any-return]
+
+    def table(self, group: str) -> dict[str, Any]:
+        """The buckets of one view, or of the responses."""
+        if group == responses.GROUP:
+            return self.data["responses"]  # type: ignore[no-any-return]
+        return self.data["views"][group]  # type: ignore[no-any-return]
+
+    def index(self, group: str, key: str) -> None:
+        """Enter a new bucket into the topic indexes."""
+        if group == responses.GROUP:
+            self.responders.setdefault(responses.topic_of(key), set()).add(key)
+        elif group == exchanges.VIEW:
+            self.exchange_index.setdefault(key.split("|", maxsplit=1)[0], set()).add(key)
+        else:
+            self.by_topic.setdefault(key.split("|")[1], set()).add((group, key))
+
+    def unindex(self, group: str, key: str) -> None:
+        """Take a deleted bucket out of the topic indexes."""
+        if group == responses.GROUP:
+            self.responders.get(responses.topic_of(key), set()).discard(key)
+        elif group == exchanges.VIEW:
+            self.exchange_index.get(key.split("|", maxsplit=1)[0], set()).discard(key)
+        else:
+            self.by_topic.get(key.split("|")[1], set()).discard((group, key))
+
+    def responses_on(self, topic: str) -> list[tuple[str, str, Any]]:
+        """(actor, kind, aggregate) of every response on `topic`, sorted."""
+        return responses.listing(self.responders.get(topic, set()), self.data["responses"])
+
+    def dump(self) -> dict[str, Any]:
+        """The saved part as JSON-ready data (shares structure with the state: serialise it at once)."""
+        return {**self.data, "queue": list(self.queue)}
+
+    @classmethod
+    def load(cls, saved: dict[str, Any]) -> ViewState:
+        """Rebuild a state from `dump()`'s data; indexes are recomputed, rows re-rendered by the caller."""
+        data = {k: v for k, v in saved.items() if k != "queue"}
+        state = cls(data, deque(saved.get("queue", [])))
+        for group in (*VIEWS, responses.GROUP):
+            for key in state.table(group):
+                state.index(group, key)
+        for topic in state.responders:
+            state.topic_sig[topic] = responses.signature(state.responses_on(topic))
+        return state
