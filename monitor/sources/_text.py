@@ -16,6 +16,7 @@ _SPACE = re.compile(r"\s+")
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n\s*\n")
+_LOOKS_HTML = re.compile(r"<[a-zA-Z/!][^>]*>|&[#a-zA-Z0-9]+;")
 
 # Elements whose text is one paragraph each; figcaption is a caption, not a paragraph.
 _BLOCKS = frozenset(
@@ -66,9 +67,63 @@ def decode(body: bytes, content_type: str | None) -> str:
     return text.removeprefix("\ufeff")
 
 
+_BREAKS = _BLOCKS | {
+    "br",
+    "div",
+    "section",
+    "article",
+    "figure",
+    "ul",
+    "ol",
+    "dl",
+    "tr",
+    "td",
+    "th",
+}
+
+
+def _gather(node: Node) -> str:
+    """The raw text under `node`: inline elements joined as they are, blocks and <br> as spaces."""
+    parts: list[str] = []
+
+    def walk(current: Node) -> None:
+        child = current.child
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                parts.append(child.text_content or "")
+            elif tag in _BREAKS:
+                parts.append(" ")
+                walk(child)
+                parts.append(" ")
+            elif tag not in _SKIP and tag != "-comment":
+                walk(child)
+            child = child.next
+
+    if node.tag == "-text":
+        return node.text_content or ""
+    walk(node)
+    return "".join(parts)
+
+
 def node_text(node: Node) -> str:
-    """The visible text of an element, whitespace collapsed, entities decoded."""
-    return clean(node.text(deep=True, separator=" "))
+    """The visible text of an element, whitespace collapsed, entities decoded.
+
+    Inline elements join without a space (`<b>13:00</b>.` reads "13:00."); block elements and
+    `<br>` separate words.
+    """
+    return clean(_gather(node))
+
+
+def inline_text(value: str | None) -> str:
+    """A one-line field (a title, a name) as plain text: tags removed, entities decoded."""
+    if not value:
+        return ""
+    if not _LOOKS_HTML.search(value):
+        return clean(value)
+    tree = HTMLParser(f"<div id='__root'>{value}</div>")
+    root = tree.css_first("#__root")
+    return node_text(root) if root is not None else clean(value)
 
 
 def html_to_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -123,8 +178,8 @@ def html_to_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 flush()
                 walk(child)
                 flush()
-            else:
-                loose.append(child.text(deep=True, separator=""))
+            elif tag != "-comment":
+                loose.append(_gather(child))
             child = child.next
 
     walk(root)
@@ -143,6 +198,6 @@ def text_to_paragraphs(text: str) -> tuple[str, ...]:
 
 def body_to_parts(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Paragraphs and captions of a body that may be HTML or plain text."""
-    if re.search(r"<[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;", value):
+    if _LOOKS_HTML.search(value):
         return html_to_parts(value)
     return text_to_paragraphs(value), ()

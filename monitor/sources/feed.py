@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, tostring
 
 import feedparser
 from defusedxml import DefusedXmlException
@@ -74,9 +74,14 @@ def _child_text(element: Element, *tags: str) -> str | None:
 
 
 def _inner_xml(element: Element) -> str:
-    from xml.etree.ElementTree import tostring
+    """XHTML content as plain HTML: namespaces dropped so the HTML parser sees <p>, not <html:p>."""
+    import copy
 
-    return tostring(element, encoding="unicode")
+    plain = copy.deepcopy(element)
+    for node in plain.iter():
+        if isinstance(node.tag, str) and node.tag.startswith("{"):
+            node.tag = node.tag.split("}", 1)[1]
+    return tostring(plain, encoding="unicode")
 
 
 def _media_captions(element: Element) -> list[str]:
@@ -91,7 +96,9 @@ def _media_captions(element: Element) -> list[str]:
 
 
 def _byline(entry: Mapping[str, Any]) -> tuple[str, ...]:
-    names = [_text.clean(a.get("name")) for a in entry.get("authors") or () if isinstance(a, dict)]
+    names = [
+        _text.inline_text(a.get("name")) for a in entry.get("authors") or () if isinstance(a, dict)
+    ]
     if not names and entry.get("author"):
         names = [_text.clean(entry["author"])]
     return tuple(n for n in names if n)
@@ -124,7 +131,7 @@ class FeedKind:
         return build_page(posts)
 
     def _post(self, entry: Any, element: Element | None, home: list[str], tz: Any) -> Post:
-        title = _text.clean(entry.get("title"))
+        title = _text.inline_text(entry.get("title"))
         raw_published = str(entry.get("published") or entry.get("updated") or "")
         raw_modified = str(entry.get("updated") or "")
         paragraphs: tuple[str, ...] = ()

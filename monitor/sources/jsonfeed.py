@@ -70,7 +70,7 @@ class JsonFeedKind:
 
     @staticmethod
     def _post(item: Mapping[str, Any], url: str, home: list[str], tz: tzinfo) -> Post:
-        title = _text.clean(str(item.get("title") or ""))
+        title = _text.inline_text(str(item.get("title") or ""))
         if isinstance(item.get("content_html"), str):
             paragraphs, captions = _text.html_to_parts(item["content_html"])
         else:

@@ -134,7 +134,7 @@ class LiveBlogKind:
 
     @staticmethod
     def _post(update: Mapping[str, Any], url: str, home: list[str], tz: tzinfo) -> Post:
-        title = _text.clean(str(update.get("headline") or update.get("name") or ""))
+        title = _text.inline_text(str(update.get("headline") or update.get("name") or ""))
         body = update.get("articleBody") or update.get("text") or ""
         paragraphs, inline_captions = _text.body_to_parts(body if isinstance(body, str) else "")
         raw_published = str(update.get("datePublished") or "")
