@@ -6,9 +6,12 @@ Adding a channel is one module in `alerts/channels/` implementing `Channel`, and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from alerts.model import Alert, Delivery
+from store.records import NewEvent, OutboxEntry, RecordedEvent
 
 
 class Channel(Protocol):
@@ -22,4 +25,32 @@ class Channel(Protocol):
         Raises `alerts.errors.DeliveryError` with `retry_after` (seconds, when the channel said)
         and `permanent` (retrying cannot help). Never puts a secret in the error's message.
         """
+        ...
+
+
+class Outbox(Protocol):
+    """What the delivery worker needs from the store (`store.ports.EventStore` provides all of it)."""
+
+    def pending_outbox(self, limit: int = 100, *, now: datetime | None = None) -> list[OutboxEntry]:
+        """Pending messages, oldest first, due at `now`."""
+        ...
+
+    def mark_outbox(
+        self,
+        key: str,
+        *,
+        status: str,
+        attempts: int,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record an attempt: "pending" (retry at `next_attempt_at`), "delivered" or "failed"."""
+        ...
+
+    def append(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append trail events (idempotent by key)."""
+        ...
+
+    def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        """One message's trail so far."""
         ...

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from alerts.errors import SecretError
 
 MASK = "***"
+_MIN_PART = 8  # shorter URL paths ("/", "/hook") carry no token worth masking
 
 
 class Secret:
@@ -34,10 +36,17 @@ class Secret:
         return self._value
 
     def scrub(self, text: str) -> str:
-        """`text` with every occurrence of the value replaced by `***`."""
+        """`text` with every occurrence of the value replaced by `***`.
+
+        For a URL, its path and query (where webhook tokens live) are masked too, wherever they
+        appear on their own (a server echoing the path it was asked for).
+        """
         if not self._value:
             return text
-        return text.replace(self._value, MASK)
+        text = text.replace(self._value, MASK)
+        for part in _url_parts(self._value):
+            text = text.replace(part, MASK)
+        return text
 
     def __repr__(self) -> str:
         return f"Secret('{MASK}')"
@@ -56,6 +65,16 @@ class Secret:
 
     def __reduce__(self) -> Any:  # pickling would write the value to disk or a queue
         raise TypeError("a Secret cannot be pickled")
+
+
+def _url_parts(value: str) -> list[str]:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return []
+    if not parts.scheme or not parts.netloc:
+        return []
+    return [p for p in (parts.path, parts.query) if len(p) >= _MIN_PART]
 
 
 def resolve(
