@@ -1,5 +1,185 @@
-"""Commands: views_cmd (registered on the shared app)."""
+"""`parley views`: catch the negotiation views up with the log, then show them (tables or JSON)."""
 
 from __future__ import annotations
 
-from monitor.cli._app import app  # noqa: F401
+import contextlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from monitor.cli._app import app
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@app.command("views")
+def views_command(  # noqa: PLR0917  (typer maps each option to one parameter)
+    ctx: typer.Context,
+    view: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--view",
+            metavar="NAME",
+            help="Only this view (repeatable): open_demands, agreed_exchanges, proposals.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Stable, sorted JSON for machines instead of tables.")
+    ] = False,
+    actors: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--actors", metavar="FILE", help="Extra actors file (repeatable), as the daemon uses."
+        ),
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--rules", metavar="DIR", help="Extra rules folder (repeatable), as the daemon uses."
+        ),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Forget the views and replay the whole log into them.")
+    ] = False,
+) -> None:
+    """Show open demands, agreed exchanges and proposals, after catching up with the log."""
+    from monitor.claims import load_pack
+    from monitor.views import PROJECTION, build_projection, catch_up, check_views, read_views
+    from store import open_store
+    from store.errors import ConcurrencyError
+
+    names = check_views(view or ())
+    pack = load_pack(actor_files=actors or (), rules_dirs=rules or ())
+    with open_store(ctx.obj.db_url) as store:
+        if rebuild:
+            store.reset_projection(PROJECTION)
+        # another process (the daemon) moving the views on meanwhile leaves them current
+        with contextlib.suppress(ConcurrencyError):
+            catch_up(store, build_projection(pack))
+        data = read_views(store, views=names)
+    if as_json:
+        typer.echo(json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2))
+        return
+    _print_tables(data)
+
+
+def _clean(value: Any) -> str:
+    """Post text for a terminal cell: control characters (escape sequences) removed."""
+    return _CONTROL.sub("", "" if value is None else str(value))
+
+
+def _provenance(row: dict[str, Any]) -> str:
+    prov = row["provenance"]
+    shown = ", ".join(f"{p['post_id']}@{p['position']}" for p in prov["recent"])
+    more = prov["mentions"] - len(prov["recent"])
+    return shown + (f" (+{more} earlier)" if more > 0 else "")
+
+
+def _attrs(attrs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(attrs.items()))
+
+
+def _demand_cells(row: dict[str, Any]) -> list[str]:
+    status = row["status"]
+    if status == "rejected":
+        status += " by " + ", ".join(row["rejected_by"])
+    elif status == "met":
+        status += " by " + ", ".join(row["met_by"])
+    return [
+        row["actor"],
+        row["topic"],
+        row["counterpart"] or "",
+        status,
+        str(row["times_pressed"]),
+        row["last_seen"][:16],
+        _attrs(row["attrs"]),
+        row["latest_quote"],
+        _provenance(row),
+    ]
+
+
+def _exchange_cells(row: dict[str, Any]) -> list[str]:
+    return [
+        row["topic"],
+        ", ".join(row["parties"]),
+        "" if row["count"] is None else json.dumps(row["count"], ensure_ascii=False),
+        ", ".join(row["categories"]),
+        row["due"] or "",
+        row["status"],
+        str(row["times_reported"]),
+        row["latest_quote"],
+        _provenance(row),
+    ]
+
+
+def _proposal_cells(row: dict[str, Any]) -> list[str]:
+    answers = "; ".join(f"{r['actor']} {r['kind']}" for r in row["responses"])
+    return [
+        row["actor"],
+        row["topic"],
+        row["status"],
+        answers,
+        str(row["times_made"]),
+        _attrs(row["attrs"]),
+        row["latest_quote"],
+        _provenance(row),
+    ]
+
+
+_LAYOUT = {
+    "open_demands": (
+        "Open demands",
+        [
+            "actor",
+            "topic",
+            "counterpart",
+            "status",
+            "pressed",
+            "last seen",
+            "attrs",
+            "latest quote",
+            "provenance",
+        ],
+        _demand_cells,
+    ),
+    "agreed_exchanges": (
+        "Agreed exchanges",
+        [
+            "topic",
+            "parties",
+            "count",
+            "categories",
+            "due",
+            "status",
+            "reports",
+            "latest quote",
+            "provenance",
+        ],
+        _exchange_cells,
+    ),
+    "proposals": (
+        "Proposals",
+        ["actor", "topic", "status", "responses", "made", "attrs", "latest quote", "provenance"],
+        _proposal_cells,
+    ),
+}
+
+
+def _print_tables(data: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    for name, content in data.items():
+        title, columns, cells = _LAYOUT[name]
+        table = Table(title=f"{title} ({len(content['rows'])})", show_lines=True, expand=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in content["rows"]:
+            # Text(), never markup: a post's brackets and escapes are shown, not interpreted
+            table.add_row(*(Text(_clean(cell)) for cell in cells(row)))
+        console.print(table)

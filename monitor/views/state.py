@@ -11,6 +11,7 @@ keeps a fold over 100,000 posts linear. Callers use it linearly (never an old st
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from typing import Any
 
@@ -95,8 +96,8 @@ class ViewState:
 
     @classmethod
     def load(cls, saved: dict[str, Any]) -> ViewState:
-        """Rebuild a state from `dump()`'s data; indexes are recomputed, rows re-rendered by the caller."""
-        data = {k: v for k, v in saved.items() if k != "queue"}
+        """Rebuild a state from a copy of `dump()`'s data; indexes are recomputed, rows re-rendered by the caller."""
+        data = {k: copy.deepcopy(v) for k, v in saved.items() if k != "queue"}
         state = cls(data, deque(saved.get("queue", [])))
         for group in (*VIEWS, responses.GROUP):
             for key in state.table(group):
