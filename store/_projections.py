@@ -18,6 +18,7 @@ from typing import Any
 from store._sqlstore import SQLEventStore
 from store.canonical import canonical_json
 from store.errors import ConcurrencyError, IntegrityError, NotFoundError
+from store.meta import MetaTable
 from store.records import JSONValue, OutboxEntry, OutboxMessage, RowChange
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed")
@@ -27,7 +28,7 @@ _OUTBOX_COLUMNS = (
 )
 
 
-class ProjectionStore(SQLEventStore):
+class ProjectionStore(SQLEventStore, MetaTable):
     """Adds checkpoints, view rows and the outbox to the shared log implementation."""
 
     _for_update = ""  # PostgreSQL locks the checkpoint row with " FOR UPDATE"

@@ -1,0 +1,192 @@
+"""`parley demo`: the simulator and the daemon together, with every source kind, on this machine.
+
+One live page is served by the simulator on 127.0.0.1 in five formats; the daemon polls each as
+its own source (so the same posts arrive through five parsers and are recorded five times, once
+per source). A short script edits one post and withdraws another part-way through, so the log
+shows all three post events. The summary then counts what each source recorded and how fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.bootstrap import App, MonitorService, start_app
+from monitor.config import HttpConfig, Schedule, Settings, SourceConfig
+from monitor.simulator import PAGE_SELECTORS, Simulator, parse_script
+from monitor.simulator.timeline import Timeline
+from store.ports import EventStore
+
+# Which source kind reads which simulator format (the format names are the simulator's).
+DEMO_SOURCES = (
+    ("demo-liveblog", "liveblog", "liveblog"),
+    ("demo-rss", "rss", "rss"),
+    ("demo-atom", "atom", "atom"),
+    ("demo-jsonfeed", "jsonfeed", "jsonfeed"),
+    ("demo-html", "html", "html"),
+)
+
+
+def demo_script(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """An edit of the first post at 40 % of the page's span and a withdrawal of the second at 70 %."""
+    tl = Timeline(page)
+    posts = tl.posts
+    assert tl.first is not None
+    if len(posts) < 3:
+        return []
+    span = (tl.last - tl.first).total_seconds()
+    at = [tl.first.timestamp() + span * f for f in (0.4, 0.7)]
+    first, second = posts[0], posts[1]
+    return [
+        {
+            "at": datetime.fromtimestamp(at[0], tz=tl.first.tzinfo).isoformat(),
+            "revise": first.post_id,
+            "paragraph": len(first.paragraphs),
+            "text": "Update: this post was edited after publication (a scripted demo edit).",
+        },
+        {
+            "at": datetime.fromtimestamp(at[1], tz=tl.first.tzinfo).isoformat(),
+            "withdraw": second.post_id,
+        },
+    ]
+
+
+def demo_settings(urls: dict[str, str], *, interval: float) -> Settings:
+    """One source per simulator format, polled every `interval` seconds."""
+    schedule = Schedule(
+        interval=interval,
+        jitter=interval / 5,
+        quiet_after=3600,
+        misfire_grace=max(5.0, interval * 5),
+        error_max=max(5.0, interval * 4),
+    )
+    sources = tuple(
+        SourceConfig(
+            name=name,
+            kind=kind,
+            url=urls[fmt],
+            schedule=schedule,
+            settings={"selectors": dict(PAGE_SELECTORS)} if kind == "html" else {},
+        )
+        for name, kind, fmt in DEMO_SOURCES
+    )
+    http = HttpConfig(user_agent="Parley-demo/0.1", contact="mailto:demo@localhost")
+    return Settings(path="<demo>", sources=sources, http=http)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemoResult:
+    """What the demo did: per-source event counts, latencies, and whether it finished."""
+
+    done: bool
+    expected_posts: int
+    counts: dict[str, Counter[str]]
+    latencies: list[float]
+    head_position: int
+    head_hash: str
+    seconds: float
+
+
+def _complete(app: App, expected: int) -> bool:
+    service = app.service("monitor")
+    if not isinstance(service, MonitorService) or service.daemon is None:
+        return False
+    health = service.daemon.health()
+    return bool(health) and all(h.posts_seen == expected and h.failures == 0 for h in health)
+
+
+def _summarise(store: EventStore, sim: Simulator) -> tuple[dict[str, Counter[str]], list[float]]:
+    counts: dict[str, Counter[str]] = {name: Counter() for name, _, _ in DEMO_SOURCES}
+    released = sim.status()["released_at"]
+    by_title = {p.title: p.post_id for p in sim.timeline.posts}
+    latencies: list[float] = []
+    for r in store.read(event_types=["PostPublished", "PostRevised", "PostWithdrawn"]):
+        source = str(r.data["source"])
+        counts.setdefault(source, Counter())[r.event_type] += 1
+        if r.event_type == "PostPublished":
+            seed_id = by_title.get(str(r.data["post"].get("title", "")))
+            at = released.get(seed_id) if seed_id else None
+            if at is not None:
+                latencies.append(max(0.0, r.recorded_at.timestamp() - float(at)))
+    return counts, latencies
+
+
+async def run_demo(
+    page: dict[str, Any], *, speed: float, until_done: bool, database_url: str, progress: Any
+) -> DemoResult:
+    """Serve `page` at `speed`, run the daemon against it, and return what it recorded.
+
+    With `until_done`, returns once every post is in the log for every source (or after a
+    generous time limit, with `done=False`); otherwise runs until cancelled (Ctrl-C).
+    """
+    script = parse_script(demo_script(page), first=Timeline(page).first)  # type: ignore[arg-type]
+    sim = Simulator(page, speed=speed, script=script)
+    tl = sim.timeline
+    real_span = (tl.last - tl.first).total_seconds() / speed  # type: ignore[operator]
+    interval = min(5.0, max(0.2, real_span / 60))
+    started = time.monotonic()
+    server = sim.serve("127.0.0.1", 0)
+    app: App | None = None
+    done = False
+    expected = 0
+    try:
+        app = await start_app(
+            demo_settings(server.urls(), interval=interval), database_url=database_url
+        )
+        limit = real_span + 60 + interval * 10
+        last_report = -1
+        while True:
+            await asyncio.sleep(min(0.25, interval))
+            status = sim.status()
+            if status["published"] != last_report:
+                last_report = status["published"]
+                progress(
+                    f"page time {status['page_time'][11:19]}: {status['published']}/{status['total']} posts published"
+                )
+            if status["done"]:
+                expected = len(status["shown"])
+                if _complete(app, expected):
+                    # One more round of polls so a last edit or withdrawal is seen by every source.
+                    await asyncio.sleep(interval * 2.5)
+                    done = _complete(app, expected)
+                    if done and until_done:
+                        break
+            if until_done and time.monotonic() - started > limit:
+                break
+    finally:
+        if app is not None:
+            await app.stop()
+        server.stop()
+    from store import open_store
+
+    store = open_store(database_url)
+    try:
+        counts, latencies = _summarise(store, sim)
+        head = store.head()
+    finally:
+        store.close()
+    return DemoResult(
+        done=done,
+        expected_posts=expected,
+        counts=counts,
+        latencies=latencies,
+        head_position=head.position,
+        head_hash=head.hash,
+        seconds=time.monotonic() - started,
+    )
+
+
+def latency_line(latencies: list[float]) -> str:
+    if not latencies:
+        return "publish-to-log latency: no samples"
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        f"publish-to-log latency: median {statistics.median(ordered):.2f} s, "
+        f"p99 {p99:.2f} s ({len(ordered)} posts)"
+    )

@@ -1,0 +1,244 @@
+"""One poll of one source: fetch → parse (following next pages) → tracker → append. The shell.
+
+`Poller.poll(source)` never raises for a source's own trouble: a fetch error, a page that does
+not parse, or a store that refuses the append is logged (`source_failed`, with the source and the
+reason) and returned as a failed `PollOutcome`, so the scheduler keeps polling everything else.
+A successful poll logs `source_polled` with `new_posts`, `revised` and `withdrawn`.
+
+The tracker's knowledge (post id → last hash, per source) is rebuilt from the log on start with
+`load_knowledge(store)`; after that the poller keeps it current itself. When another writer got
+to a post stream first (`ConcurrencyError`), the poller re-reads those streams and decides again,
+so two pollers of one source never append an event twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import structlog
+
+from monitor.config import SourceConfig
+from monitor.errors import MonitorError
+from monitor.fetch import Fetcher, FetchError, Validators
+from monitor.sources.base import ParsedPage, SourceKind
+from monitor.tracker import (
+    POST_EVENT_TYPES,
+    Decision,
+    KnownPost,
+    decide,
+    knowledge_from,
+    learn,
+)
+from store.errors import ConcurrencyError, StoreError
+from store.mapper import from_recorded
+from store.ports import EventStore
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+MAX_PAGES = 10  # next pages followed in one poll; a pagination loop cannot run away
+_CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PollOutcome:
+    """What one poll did. `error` is the reason when it failed (then nothing was appended)."""
+
+    source: str
+    at: datetime
+    new_posts: int = 0
+    revised: int = 0
+    withdrawn: int = 0
+    not_modified: bool = False
+    pages: int = 0
+    posts_seen: int = 0
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def changed(self) -> bool:
+        """True when the poll appended anything (a sign the source is active)."""
+        return bool(self.new_posts or self.revised or self.withdrawn)
+
+
+class _PollFailedError(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def load_knowledge(store: EventStore) -> dict[str, dict[str, KnownPost]]:
+    """Every source's post knowledge, folded from the post events in the log (one pass)."""
+    return knowledge_from(store.read(event_types=list(POST_EVENT_TYPES)))
+
+
+class Poller:
+    """Polls sources into the log. Store calls run on `executor` (one thread keeps them serial)."""
+
+    def __init__(
+        self,
+        *,
+        store: EventStore,
+        fetcher: Fetcher,
+        kinds: Mapping[str, SourceKind],
+        executor: Executor,
+        knowledge: dict[str, dict[str, KnownPost]] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_pages: int = MAX_PAGES,
+    ) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._kinds = kinds
+        self._executor = executor
+        self.knowledge: dict[str, dict[str, KnownPost]] = knowledge if knowledge is not None else {}
+        self._clock = clock
+        self._max_pages = max_pages
+        self._appends: set[asyncio.Future[Any]] = set()
+
+    async def in_store(self, fn: Callable[[], T]) -> T:
+        """Run a store call on the store executor; a cancelled caller still lets it finish."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        self._appends.add(future)
+        future.add_done_callback(self._appends.discard)
+        return await asyncio.shield(future)  # a cancelled poll still lets its append finish
+
+    async def drain(self) -> None:
+        """Wait for every store call already started (used at shutdown)."""
+        while self._appends:
+            await asyncio.gather(*list(self._appends), return_exceptions=True)
+
+    async def poll(self, source: SourceConfig) -> PollOutcome:
+        """Poll `source` once: append what changed and report it. Never raises for the source's faults."""
+        at = self._clock()
+        bound = log.bind(source=source.name)
+        try:
+            pages, not_modified = await self._fetch_pages(source)
+            if not_modified:
+                outcome = PollOutcome(
+                    source=source.name,
+                    at=at,
+                    not_modified=True,
+                    posts_seen=self._seen(source.name),
+                )
+            else:
+                decision = await self._record(source.name, pages, at)
+                outcome = PollOutcome(
+                    source=source.name,
+                    at=at,
+                    new_posts=_count(decision, "PostPublished"),
+                    revised=_count(decision, "PostRevised"),
+                    withdrawn=_count(decision, "PostWithdrawn"),
+                    pages=len(pages),
+                    posts_seen=self._seen(source.name),
+                )
+        except _PollFailedError as exc:
+            # Forget the first page's validators: the next poll must read it whole, or the posts
+            # of this failed poll would hide behind a 304.
+            self._fetcher.validators.put(source.url, Validators())
+            bound.warning("source_failed", url=source.url, reason=exc.reason)
+            return PollOutcome(
+                source=source.name,
+                at=at,
+                error=exc.reason,
+                retry_after=exc.retry_after,
+                posts_seen=self._seen(source.name),
+            )
+        bound.info(
+            "source_polled",
+            new_posts=outcome.new_posts,
+            revised=outcome.revised,
+            withdrawn=outcome.withdrawn,
+            not_modified=outcome.not_modified,
+            pages=outcome.pages,
+        )
+        return outcome
+
+    def _seen(self, source: str) -> int:
+        return sum(1 for k in self.knowledge.get(source, {}).values() if not k.withdrawn)
+
+    async def _fetch_pages(self, source: SourceConfig) -> tuple[list[ParsedPage], bool]:
+        """The parsed pages of one poll, or ([], True) when the first page is unchanged (304)."""
+        kind = self._kinds.get(source.parser_kind)
+        if kind is None:
+            raise _PollFailedError(f"no parser for kind {source.kind!r}")
+        pages: list[ParsedPage] = []
+        queue, visited = [source.url], {source.url}
+        while queue and len(pages) < self._max_pages:
+            url = queue.pop(0)
+            first = not pages
+            try:
+                # Only the first page is fetched conditionally: later pages must be read whole
+                # for the poll to know every post they hold.
+                result = await self._fetcher.fetch(url, validators=None if first else Validators())
+            except FetchError as exc:
+                raise _PollFailedError(str(exc), exc.retry_after) from None
+            if result.not_modified:
+                if first:
+                    return [], True
+                raise _PollFailedError(
+                    f"{url}: 304 Not Modified for a page fetched unconditionally"
+                )
+            try:
+                page = kind.parse(
+                    result.body,
+                    url=result.url,
+                    content_type=result.content_type,
+                    settings=source.settings,
+                )
+            except MonitorError as exc:
+                raise _PollFailedError(str(exc)) from None
+            except Exception as exc:  # a parser bug must not stop the daemon: name it and go on
+                raise _PollFailedError(
+                    f"{url}: parser {kind.kind!r} failed: {type(exc).__name__}: {exc}"
+                ) from None
+            pages.append(page)
+            for nxt in page.next_pages:
+                if nxt not in visited:
+                    visited.add(nxt)
+                    queue.append(nxt)
+        return pages, False
+
+    async def _record(self, source: str, pages: Sequence[ParsedPage], at: datetime) -> Decision:
+        """Decide and append; on a version conflict re-read the streams involved and decide again."""
+        known = self.knowledge.setdefault(source, {})
+        for _ in range(_CONFLICT_RETRIES):
+            decision = decide(source, known, pages, seen_at=at)
+            if not decision.events:
+                return decision
+            batch = [e.to_new_event() for e in decision.events]
+            try:
+                await self.in_store(partial(self._store.append, batch))
+            except ConcurrencyError:
+                streams = [e.stream_id for e in decision.events]
+                await self.in_store(partial(self._refresh, known, streams))
+                continue
+            except StoreError as exc:
+                raise _PollFailedError(f"cannot append to the log: {exc}") from None
+            known.clear()
+            known.update(decision.knowledge)
+            return decision
+        raise _PollFailedError(
+            f"post streams kept changing under another writer ({_CONFLICT_RETRIES} tries)"
+        )
+
+    def _refresh(self, known: dict[str, KnownPost], streams: Sequence[str]) -> None:
+        for stream in streams:
+            records = self._store.read_stream(stream)
+            post_id = stream.split(":", 2)[2]
+            known.pop(post_id, None)
+            for record in records:
+                learn(known, from_recorded(record), version=record.stream_version)
+
+
+def _count(decision: Decision, event_type: str) -> int:
+    return sum(1 for e in decision.events if type(e.event).__name__ == event_type)
