@@ -54,7 +54,7 @@ class SQLEventStore:
         self.url_for_display = url_for_display
         self._closed = threading.Event()
         self._local = threading.local()
-        self._all_connections: list[Any] = []
+        self._all_connections: list[tuple[threading.Thread, Any]] = []
         self._connections_lock = threading.Lock()
         self._checkpoints: dict[str, int] = {}
 
@@ -107,17 +107,35 @@ class SQLEventStore:
         raise NotImplementedError
 
     # Connections -------------------------------------------------------------------------------
+    # One connection per thread. A connection is only ever closed by its own thread, or by
+    # close() once that thread has ended: closing a connection under a running query is unsafe.
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        if self._closed.is_set():
+            self._release_thread()
+            raise UnavailableError(f"{self.url_for_display}: the store is closed")
         if conn is None:
-            if self._closed.is_set():
-                raise UnavailableError(f"{self.url_for_display}: the store is closed")
             with self._guard("connect"):
                 conn = self._connect()
             self._local.conn = conn
-            with self._connections_lock:
-                self._all_connections.append(conn)
+            self._own(conn)
         return conn
+
+    def _release_thread(self) -> None:
+        """Close the current thread's connections (after close() was called elsewhere)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            self._close_quietly(conn)
+        self._close_thread_extras()
+
+    def _close_thread_extras(self) -> None:
+        """Close other connections the current thread holds (a backend's listener), once closed."""
+
+    def _own(self, conn: Any) -> None:
+        """Track `conn` as opened by the current thread, for close()."""
+        with self._connections_lock:
+            self._all_connections.append((threading.current_thread(), conn))
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._guard("read"):
@@ -125,16 +143,27 @@ class SQLEventStore:
             return rows
 
     def close(self) -> None:
-        """Close every connection this store opened and wake any `follow()` so it returns."""
+        """Close this store's connections and make every `follow()` and `wait()` return.
+
+        Connections of other threads still running are closed by those threads on their next
+        use of the store (a follower notices within half a second).
+        """
         self._closed.set()
+        me = threading.current_thread()
         with self._connections_lock:
-            conns, self._all_connections = self._all_connections, []
-        for conn in conns:
-            try:
-                conn.close()
-            except Exception as exc:
-                log.debug("store_close_failed", error=str(exc))
-        self._local = threading.local()
+            owned, self._all_connections = self._all_connections, []
+        for thread, conn in owned:
+            if thread is me or not thread.is_alive():
+                self._close_quietly(conn)
+        if getattr(self._local, "conn", None) is not None:
+            self._local.conn = None
+
+    @staticmethod
+    def _close_quietly(conn: Any) -> None:
+        try:
+            conn.close()
+        except Exception as exc:
+            log.debug("store_close_failed", error=str(exc))
 
     def __enter__(self) -> Self:
         return self
@@ -280,6 +309,13 @@ class SQLEventStore:
 
         Returns after `idle_timeout` seconds without a new event, or soon after `close()`.
         """
+        try:
+            yield from self._follow(from_position, idle_timeout)
+        finally:
+            if self._closed.is_set():
+                self._release_thread()
+
+    def _follow(self, from_position: int, idle_timeout: float | None) -> Iterator[RecordedEvent]:
         expected = max(from_position, 1)
         idle_since = time.monotonic()
         while not self._closed.is_set():

@@ -165,9 +165,14 @@ class PostgresEventStore(ProjectionStore, MetaTable):
                 conn = self._connect()
                 conn.execute(f"LISTEN {CHANNEL}")
             self._listen_local.conn = conn
-            with self._connections_lock:
-                self._all_connections.append(conn)
+            self._own(conn)
         return conn
+
+    def _close_thread_extras(self) -> None:
+        listener = getattr(self._listen_local, "conn", None)
+        if listener is not None:
+            self._listen_local.conn = None
+            self._close_quietly(listener)
 
     def wait(self, after_position: int, timeout: float) -> bool:
         """Block until an event after `after_position` exists (True), or `timeout`/`close()` (False)."""
@@ -177,7 +182,10 @@ class PostgresEventStore(ProjectionStore, MetaTable):
             if self.head().position > after_position:
                 return True
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._closed.is_set():
+            if self._closed.is_set():
+                self._release_thread()
+                return False
+            if remaining <= 0:
                 return False
             with self._guard("wait for events"):
                 for _ in listener.notifies(timeout=min(remaining, _WAIT_SLICE), stop_after=1):
