@@ -19,8 +19,25 @@ from xml.sax.saxutils import quoteattr
 
 from monitor.posts import Post
 from monitor.simulator.timeline import Snapshot
+from monitor.sources._text import looks_like_html
 
 Images = Mapping[str, Sequence[Mapping[str, Any]]]
+
+
+def plain_text(value: str) -> str:
+    """A plain-text field as a reader will take it: HTML-escaped only when it would be read as HTML.
+
+    Parsers read a title or articleBody holding a real tag or entity as HTML (publishers put HTML
+    there); escaping such text keeps literal "<p>" or "&amp;" literal after the round trip.
+    """
+    return html_escape(value, quote=False) if looks_like_html(value) else value
+
+
+def plain_body(paragraphs: Sequence[str]) -> str:
+    """Paragraphs as plain text separated by blank lines, all escaped if any would read as HTML."""
+    if any(looks_like_html(p) for p in paragraphs):
+        return "\n\n".join(html_escape(p, quote=False) for p in paragraphs)
+    return "\n\n".join(paragraphs)
 
 
 def _cdata(text: str) -> str:
@@ -57,15 +74,19 @@ def render_rss(snapshot: Snapshot, base: str, images: Images, title: str) -> str
             desc = image.get("caption")
             inner = f"<media:credit>{xml_escape(str(image.get('credit') or ''))}</media:credit>"
             if desc:
-                inner += f"<media:description>{xml_escape(str(desc))}</media:description>"
+                inner += (
+                    f"<media:description>{xml_escape(plain_text(str(desc)))}</media:description>"
+                )
             media.append(
                 f'<media:content url="{base}/img.jpg" medium="image">{inner}</media:content>'
             )
-        creators = "".join(f"<dc:creator>{xml_escape(b)}</dc:creator>" for b in post.byline)
+        creators = "".join(
+            f"<dc:creator>{xml_escape(plain_text(b))}</dc:creator>" for b in post.byline
+        )
         assert post.published is not None
         items.append(
             "<item>"
-            f"<title>{xml_escape(post.title)}</title>"
+            f"<title>{xml_escape(plain_text(post.title))}</title>"
             f"<link>{base}/liveblog.html#{post.post_id}</link>"
             f'<guid isPermaLink="false">{xml_escape(post.post_id)}</guid>'
             f"<pubDate>{format_datetime(post.published)}</pubDate>"
@@ -89,12 +110,14 @@ def render_atom(snapshot: Snapshot, base: str, images: Images, title: str) -> st
     """Atom 1.0 with relative entry links (resolved against the feed's URL) and HTML content."""
     entries = []
     for post in snapshot.posts:
-        authors = "".join(f"<author><name>{xml_escape(b)}</name></author>" for b in post.byline)
+        authors = "".join(
+            f"<author><name>{xml_escape(plain_text(b))}</name></author>" for b in post.byline
+        )
         content = body_html(post, images.get(post.post_id, ()), figures=True)
         entries.append(
             "<entry>"
             f"<id>{base}/liveblog.html#{xml_escape(post.post_id)}</id>"
-            f"<title>{xml_escape(post.title)}</title>"
+            f'<title type="html">{xml_escape(html_escape(post.title, quote=False))}</title>'
             f'<link rel="alternate" href={quoteattr("liveblog.html#" + post.post_id)}/>'
             f"<published>{_iso(post.published)}</published>"
             f"<updated>{_iso(post.modified or post.published)}</updated>"
@@ -120,14 +143,14 @@ def render_jsonfeed(snapshot: Snapshot, base: str, images: Images, title: str) -
         item: dict[str, Any] = {
             "id": post.post_id,
             "url": f"{base}/liveblog.html#{post.post_id}",
-            "title": post.title,
+            "title": plain_text(post.title),
             "content_html": body_html(post, images.get(post.post_id, ()), figures=True),
             "date_published": _iso(post.published),
         }
         if post.modified:
             item["date_modified"] = _iso(post.modified)
         if post.byline:
-            item["authors"] = [{"name": b} for b in post.byline]
+            item["authors"] = [{"name": plain_text(b)} for b in post.byline]
         items.append(item)
     document = {
         "version": "https://jsonfeed.org/version/1.1",

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from monitor.simulator.feeds import Images, figure_html
+from monitor.simulator.feeds import Images, figure_html, plain_body, plain_text
 from monitor.simulator.timeline import Snapshot
 
 PAGE_SELECTORS: Mapping[str, str] = {
@@ -53,18 +53,18 @@ def render_liveblog(
             "@type": "BlogPosting",
             "@id": f"{canonical}#{post.post_id}",
             "url": f"{canonical}#{post.post_id}",
-            "headline": post.title,
-            "articleBody": "\n\n".join(post.paragraphs),
+            "headline": plain_text(post.title),
+            "articleBody": plain_body(post.paragraphs),
             "datePublished": post.published.isoformat() if post.published else None,
             "dateModified": (post.modified or post.published).isoformat()
             if post.published
             else None,
         }
         if post.byline:
-            update["author"] = [{"@type": "Person", "name": b} for b in post.byline]
+            update["author"] = [{"@type": "Person", "name": plain_text(b)} for b in post.byline]
         pictures = [
             {"@type": "ImageObject", "url": f"{base}/img.jpg", "description": i.get("alt")}
-            | ({"caption": i["caption"]} if i.get("caption") else {})
+            | ({"caption": plain_text(str(i["caption"]))} if i.get("caption") else {})
             for i in images.get(post.post_id, ())
         ]
         if pictures:

@@ -16,7 +16,14 @@ _SPACE = re.compile(r"\s+")
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n\s*\n")
-_LOOKS_HTML = re.compile(r"<[a-zA-Z/!][^>]*>|&[#a-zA-Z0-9]+;")
+# Plain-text fields (articleBody, titles) may hold "<" and "&" literally; read them as HTML only
+# when they carry a real HTML tag or a character reference.
+_LOOKS_HTML = re.compile(
+    r"</?(?:p|br|div|span|a|b|i|u|em|strong|small|sup|sub|ul|ol|li|dl|dt|dd|figure|figcaption|img"
+    r"|h[1-6]|blockquote|q|cite|section|article|header|footer|table|tr|td|th|pre|code|hr)\b[^>]*>"
+    r"|&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});",
+    re.IGNORECASE,
+)
 
 # Elements whose text is one paragraph each; figcaption is a caption, not a paragraph.
 _BLOCKS = frozenset(
@@ -194,6 +201,11 @@ def text_to_paragraphs(text: str) -> tuple[str, ...]:
     else:
         pieces = _BLANK_LINES.split(text.replace("\r\n", "\n"))
     return tuple(p for p in (clean(x) for x in pieces) if p)
+
+
+def looks_like_html(value: str) -> bool:
+    """True when a field carries a real HTML tag or character reference (then it is read as HTML)."""
+    return bool(_LOOKS_HTML.search(value))
 
 
 def body_to_parts(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

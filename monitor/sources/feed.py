@@ -95,12 +95,19 @@ def _media_captions(element: Element) -> list[str]:
     return captions
 
 
-def _byline(entry: Mapping[str, Any]) -> tuple[str, ...]:
+def _field(entry: dict[str, Any], key: str) -> Any:
+    """A feedparser field as parsed, bypassing its deprecated key aliases (updated -> published)."""
+    return dict.get(entry, key)
+
+
+def _byline(entry: dict[str, Any]) -> tuple[str, ...]:
     names = [
-        _text.inline_text(a.get("name")) for a in entry.get("authors") or () if isinstance(a, dict)
+        _text.inline_text(a.get("name"))
+        for a in _field(entry, "authors") or ()
+        if isinstance(a, dict)
     ]
-    if not names and entry.get("author"):
-        names = [_text.clean(entry["author"])]
+    if not names and _field(entry, "author"):
+        names = [_text.clean(_field(entry, "author"))]
     return tuple(n for n in names if n)
 
 
@@ -131,9 +138,9 @@ class FeedKind:
         return build_page(posts)
 
     def _post(self, entry: Any, element: Element | None, home: list[str], tz: Any) -> Post:
-        title = _text.inline_text(entry.get("title"))
-        raw_published = str(entry.get("published") or entry.get("updated") or "")
-        raw_modified = str(entry.get("updated") or "")
+        title = _text.inline_text(_field(entry, "title"))
+        raw_published = str(_field(entry, "published") or _field(entry, "updated") or "")
+        raw_modified = str(_field(entry, "updated") or "")
         paragraphs: tuple[str, ...] = ()
         captions: list[str] = []
         body: str | None = None
@@ -147,16 +154,16 @@ class FeedKind:
                 f"{_ATOM}summary",
             )
             captions.extend(_media_captions(element))
-        elif entry.get("content"):
-            body = entry["content"][0].get("value")
+        elif _field(entry, "content"):
+            body = _field(entry, "content")[0].get("value")
         else:
-            body = entry.get("summary")
+            body = _field(entry, "summary")
         if body:
             paragraphs, inline_captions = _text.body_to_parts(body)
             captions = [*inline_captions, *captions]
-        link = str(entry.get("link") or "")
+        link = str(_field(entry, "link") or "")
         post_id = stable_id(
-            entry.get("id") or None,
+            _field(entry, "id") or None,
             link,
             title=title,
             published_raw=raw_published,

@@ -28,7 +28,7 @@ def _authors(item: Mapping[str, Any]) -> tuple[str, ...]:
     authors = item.get("authors")
     if not isinstance(authors, list):
         authors = [item["author"]] if isinstance(item.get("author"), dict) else []
-    names = [_text.clean(str(a.get("name") or "")) for a in authors if isinstance(a, dict)]
+    names = [_text.inline_text(str(a.get("name") or "")) for a in authors if isinstance(a, dict)]
     return tuple(n for n in names if n)
 
 
@@ -38,7 +38,7 @@ def _attachment_captions(item: Mapping[str, Any]) -> list[str]:
         if not isinstance(attachment, dict):
             continue
         if str(attachment.get("mime_type", "")).startswith("image/") and attachment.get("title"):
-            captions.append(_text.clean(str(attachment["title"])))
+            captions.append(_text.inline_text(str(attachment["title"])))
     return captions
 
 

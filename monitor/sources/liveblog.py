@@ -62,9 +62,9 @@ def _names(value: Any) -> tuple[str, ...]:
     names: list[str] = []
     for item in _as_list(value):
         if isinstance(item, str):
-            names.append(_text.clean(item))
+            names.append(_text.inline_text(item))
         elif isinstance(item, dict):
-            names.append(_text.clean(str(item.get("name") or "")))
+            names.append(_text.inline_text(str(item.get("name") or "")))
     return tuple(n for n in names if n)
 
 
@@ -73,7 +73,7 @@ def _captions(update: Mapping[str, Any]) -> list[str]:
     for key in ("image", "associatedMedia"):
         for item in _as_list(update.get(key)):
             if isinstance(item, dict) and isinstance(item.get("caption"), str):
-                captions.append(_text.clean(item["caption"]))
+                captions.append(_text.inline_text(item["caption"]))
     return captions
 
 
