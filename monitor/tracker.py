@@ -14,7 +14,8 @@ Rules:
   `PostRevised:<source>:<post id>:v<version>:<hash>` (the version makes a revert to an earlier text a
   revision of its own).
 - `PostWithdrawn` when a known post is missing from every fetched page while a page that is
-  `complete` covers its publication time. A post that scrolled to a page that was not fetched, a
+  `complete` covers its publication time (when every fetched page is complete, the consecutive
+  pages together cover the gaps between them too). A post that scrolled to a page that was not fetched, a
   post whose time no complete page covers, and a post without a publication time are never
   withdrawn. Key `PostWithdrawn:<source>:<post id>:v<version>`.
 - A withdrawn post that comes back is published again (`PostPublished:<source>:<post id>:v<version>`).
@@ -128,17 +129,28 @@ class Decision:
         return sum(1 for e in self.events if isinstance(e.event, event_type))
 
 
-def _covered(when: datetime | None, pages: Sequence[ParsedPage]) -> bool:
+def _spans(pages: Sequence[ParsedPage]) -> list[tuple[datetime, datetime]]:
+    """The time ranges the poll covers completely.
+
+    Each complete page covers its own range. When every fetched page is complete, they are
+    consecutive pages of one blog (page 1, 2, ... as linked), so together they also cover the gaps
+    between them: a post between page 2's oldest and page 3's newest would have been on one of them.
+    """
+    spans = [p.covers for p in pages if p.complete and p.covers is not None]
+    if spans and all(p.complete for p in pages):
+        spans.append((min(s[0] for s in spans), max(s[1] for s in spans)))
+    return spans
+
+
+def _covered(when: datetime | None, spans: Sequence[tuple[datetime, datetime]]) -> bool:
     if when is None:
         return False
-    for page in pages:
-        if page.complete and page.covers is not None:
-            oldest, newest = page.covers
-            try:
-                if oldest <= when <= newest:
-                    return True
-            except TypeError:  # a naive time cannot be placed in an aware range
-                continue
+    for oldest, newest in spans:
+        try:
+            if oldest <= when <= newest:
+                return True
+        except TypeError:  # a naive time cannot be placed in an aware range
+            continue
     return False
 
 
@@ -187,8 +199,9 @@ def decide(
         after[post_id] = KnownPost(
             content_hash=new_hash, published=post.published, version=version + 1
         )
+    spans = _spans(pages)
     for post_id, was in sorted(known.items()):
-        if was.withdrawn or post_id in fresh or not _covered(was.published, pages):
+        if was.withdrawn or post_id in fresh or not _covered(was.published, spans):
             continue
         event = PostWithdrawn(
             source=source, post_id=post_id, last_hash=was.content_hash, seen_at=seen_iso

@@ -264,3 +264,17 @@ def test_learn_ignores_unrelated_events() -> None:
     known: dict[str, KnownPost] = {}
     learn(known, object())
     assert known == {}
+
+
+def test_post_missing_between_two_complete_pages_is_withdrawn() -> None:
+    """Consecutive complete pages cover the gap between them: a post that was there is withdrawn."""
+    known = _apply({}, "s", _page(_post(1), _post(2), _post(3), _post(4)))
+    d = decide("s", known, [_page(_post(3), _post(4)), _page(_post(1))], seen_at=NOW)
+    assert [type(e.event) for e in d.events] == [PostWithdrawn]
+
+
+def test_gap_is_not_covered_when_a_page_is_incomplete() -> None:
+    """With an incomplete page in the poll, only each complete page's own range counts."""
+    known = _apply({}, "s", _page(_post(1), _post(2), _post(3), _post(4)))
+    pages = [_page(_post(3), _post(4)), _page(_post(1), complete=False)]
+    assert decide("s", known, pages, seen_at=NOW).events == ()
