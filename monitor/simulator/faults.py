@@ -101,7 +101,14 @@ def _endless(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
 
 
 def handle_fault(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
-    """Answer a /fault/... request (404 for an unknown fault)."""
+    """Answer a /fault/... request (404 for an unknown fault); a client hanging up ends it quietly."""
+    try:
+        _handle(handler, stop)
+    except OSError:  # the client gave up (as a good fetcher does on a trickle or endless body)
+        handler.close_connection = True
+
+
+def _handle(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
     parts = urlsplit(handler.path)
     name = parts.path.removeprefix("/fault/")
     query = parse_qs(parts.query)

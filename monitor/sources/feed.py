@@ -2,7 +2,8 @@
 
 Before feedparser sees a byte, the document is checked as strict XML with defusedxml: entity
 declarations (billion laughs), external entities and malformed XML are refused with a SourceError.
-Per entry: id from guid/id (else link, else derived, see `_identity`); title; body from
+Per entry: id from guid / Atom id / rdf:about exactly as written (a bare guid is not resolved
+against the feed URL), else link, else derived (see `_identity`); title; body from
 `content:encoded`, Atom `content`, else `description`/`summary` (HTML turned into paragraphs, CDATA
 or escaped alike, `<figcaption>` into captions); captions also from `media:content`/`media:group`
 `media:description` (else `media:title`); byline from author/dc:creator; times from
@@ -84,6 +85,19 @@ def _inner_xml(element: Element) -> str:
     return tostring(plain, encoding="unicode")
 
 
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+
+
+def _raw_id(element: Element) -> str | None:
+    """The entry's id exactly as written (feedparser would resolve a bare guid against the URL)."""
+    for tag in ("guid", f"{_ATOM}id"):
+        text = element.findtext(tag)
+        if text and text.strip():
+            return text.strip()
+    about = element.get(_RDF_ABOUT)
+    return about.strip() if about and about.strip() else None
+
+
 def _media_captions(element: Element) -> list[str]:
     captions: list[str] = []
     for media in element.iter(f"{_MEDIA}content"):
@@ -162,8 +176,9 @@ class FeedKind:
             paragraphs, inline_captions = _text.body_to_parts(body)
             captions = [*inline_captions, *captions]
         link = str(_field(entry, "link") or "")
+        publisher_id = _raw_id(element) if element is not None else _field(entry, "id")
         post_id = stable_id(
-            _field(entry, "id") or None,
+            publisher_id or None,
             link,
             title=title,
             published_raw=raw_published,
