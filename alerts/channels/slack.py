@@ -173,7 +173,7 @@ class SlackChannel:
 
 
 def from_config(name: str, settings: Mapping[str, Any], environ: Mapping[str, str]) -> SlackChannel:
-    """A `SlackChannel` from its config table: `url_env` or `url_file` (the URL is a secret), `timeout`."""
+    """A `SlackChannel`: `webhook_url_env` or `webhook_url_file` (the URL is a secret), `timeout`."""
     where = f"alerts channel {name!r}"
-    url = require(settings, "url", environ=environ, where=where)
+    url = require(settings, "webhook_url", environ=environ, where=where)
     return SlackChannel(name=name, url=url, timeout=float(settings.get("timeout", 10.0)))

@@ -48,7 +48,7 @@ def test_every_registered_type_builds_from_config(tmp_path: Path) -> None:
     """Each channel type named in the registry builds from a minimal configuration."""
     env = {"HOOK": "http://127.0.0.1:1/x", "KEY": "k", "PW": "p"}
     minimal = {
-        "slack": {"url_env": "HOOK"},
+        "slack": {"webhook_url_env": "HOOK"},
         "webhook": {"url_env": "HOOK", "secret_env": "KEY"},
         "email": {
             "host": "127.0.0.1",

@@ -18,7 +18,7 @@ VALUE = "https://hooks.slack.test/services/T0/B0/SUPERSECRET"
 def test_secret_masks_itself_everywhere_it_could_be_printed() -> None:
     """str, repr, f-strings and a dataclass repr show *** and never the value."""
     s = Secret(VALUE)
-    channel = build_channel("desk", {"type": "slack", "url_env": "U"}, {"U": VALUE})
+    channel = build_channel("desk", {"type": "slack", "webhook_url_env": "U"}, {"U": VALUE})
     for shown in (str(s), repr(s), f"{s}", f"{s!r}", repr(channel), str([s])):
         assert "SUPERSECRET" not in shown
     assert s.reveal() == VALUE
@@ -29,7 +29,7 @@ def test_secret_masks_itself_everywhere_it_could_be_printed() -> None:
 
 def test_structlog_never_sees_the_value() -> None:
     """Logging a channel or a secret as a field records the mask only."""
-    channel = build_channel("desk", {"type": "slack", "url_env": "U"}, {"U": VALUE})
+    channel = build_channel("desk", {"type": "slack", "webhook_url_env": "U"}, {"U": VALUE})
     with structlog.testing.capture_logs() as logs:
         structlog.get_logger().info("channel_ready", channel=channel, url=Secret(VALUE))
     assert "SUPERSECRET" not in repr(logs)
