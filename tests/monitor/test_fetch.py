@@ -62,7 +62,8 @@ def test_second_fetch_of_unchanged_feed_is_a_304_with_no_body(
 
     first, second = run(twice())
     assert (first.status, first.not_modified) == (200, False)
-    assert first.body and first.validators.etag
+    assert first.body
+    assert first.validators.etag
     assert (second.status, second.not_modified, second.body) == (304, True, b"")
     assert second.validators == first.validators
 
