@@ -9,6 +9,7 @@ out recomputes `agg` from `settled` and the live mentions. Every aggregate opera
 
 from __future__ import annotations
 
+import bisect
 import copy
 import json
 from collections.abc import Callable
@@ -64,8 +65,7 @@ def add_recent(agg: Agg, m: Mention) -> None:
     entry = [m["pos"], m["source"], m["post_id"]]
     recent = agg["recent"]
     if entry not in recent:
-        recent.append(entry)
-        recent.sort()
+        bisect.insort(recent, entry)
         if len(recent) > PROVENANCE_CAP:
             del recent[0]
 

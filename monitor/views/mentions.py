@@ -6,7 +6,7 @@ from its mentions alone. Times are integer UNIX seconds (UTC) so they sort and s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,7 +53,7 @@ def new_mention(claim: Claim, *, t: int, pos: int, source: str) -> Mention:
         "kind": claim.kind,
         "actor": claim.actor,
         "parties": sorted({*claim.parties, claim.actor}),
-        "attrs": dict(sorted(claim.attrs.items())),
+        "attrs": dict(claim.attrs),
         "quote": claim.quote,
         "t": t,
         "pos": pos,
@@ -70,31 +70,33 @@ def merge_into(first: Mention, later: Mention) -> None:
     attrs = first["attrs"]
     for key, value in later["attrs"].items():
         attrs.setdefault(key, value)
-    first["attrs"] = dict(sorted(attrs.items()))
     first["parties"] = sorted({*first["parties"], *later["parties"]})
 
 
 def group_claims(
     claims: Iterable[Claim],
-    keys_of: Callable[[Claim], Iterable[Any]],
+    keys_of: Mapping[str, Callable[[Claim], Iterable[Any]]],
     *,
     t: int,
     pos: int,
     source: str,
-) -> list[tuple[Any, Mention]]:
-    """Group claims under each key `keys_of(claim)` gives; one merged mention per key, key-sorted.
+) -> dict[str, list[tuple[Any, Mention]]]:
+    """For each group, the claims under each key `keys_of[group](claim)` gives, one merged mention
+    per key, key-sorted.
 
     This is where a claim repeated in a post's title and body becomes one mention.
     """
-    out: dict[Any, Mention] = {}
+    out: dict[str, dict[Any, Mention]] = {group: {} for group in keys_of}
     for claim in sorted(claims, key=claim_order):
-        for key in keys_of(claim):
-            mention = new_mention(claim, t=t, pos=pos, source=source)
-            if key in out:
-                merge_into(out[key], mention)
-            else:
-                out[key] = mention
-    return sorted(out.items(), key=lambda item: item[0])
+        for group, key_fn in keys_of.items():
+            found = out[group]
+            for key in key_fn(claim):
+                mention = new_mention(claim, t=t, pos=pos, source=source)
+                if key in found:
+                    merge_into(found[key], mention)
+                else:
+                    found[key] = mention
+    return {group: sorted(found.items(), key=lambda item: item[0]) for group, found in out.items()}
 
 
 def numeric_total(value: Any) -> float | None:

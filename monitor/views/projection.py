@@ -11,7 +11,7 @@ longer be taken back, which keeps the state's size flat however long the log gro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,12 @@ _EMPTY = {
     exchanges.VIEW: exchanges.empty,
     responses.GROUP: responses.empty,
 }
+_KEYS: dict[str, Callable[[Claim], Iterable[Any]]] = {
+    demands.VIEW: demands.keys_of,
+    proposals.VIEW: proposals.keys_of,
+    responses.GROUP: responses.keys_of,
+    exchanges.VIEW: exchanges.group_keys,
+}
 DAY = 86_400
 
 
@@ -72,7 +78,7 @@ class NegotiationProjection:
         extract: Extractor,
         *,
         name: str = "negotiation",
-        revision_window: int = 5_000,
+        revision_window: int = 2_000,
         agree_window_days: int = 7,
         fulfil_window_days: int = 60,
     ) -> None:
@@ -194,16 +200,13 @@ class NegotiationProjection:
         source: str,
         touched: _Touched,
     ) -> None:
-        for group, module in (
-            (demands.VIEW, demands),
-            (proposals.VIEW, proposals),
-            (responses.GROUP, responses),
-        ):
-            for key, mention in group_claims(claims, module.keys_of, t=t, pos=pos, source=source):
+        grouped = group_claims(claims, _KEYS, t=t, pos=pos, source=source)
+        for group in (demands.VIEW, proposals.VIEW, responses.GROUP):
+            for key, mention in grouped[group]:
                 self._add(
                     state, record, group, key, live_key=pkey, mention=mention, touched=touched
                 )
-        groups = group_claims(claims, exchanges.group_keys, t=t, pos=pos, source=source)
+        groups = grouped[exchanges.VIEW]
         # agreements before fulfilments, widest party sets first, so a narrower mention joins them
         groups.sort(key=lambda item: (item[0][0] != "agreement", -len(item[0][2]), item[0]))
         for (kind, topic, parties), mention in groups:
@@ -247,6 +250,8 @@ class NegotiationProjection:
         else:
             bucket_add(bucket, live_key, mention, _ADD[group])
             record["refs"].append([group, key, live_key])
+        if group == exchanges.VIEW:
+            state.index_exchange(key)
         _touch(touched, group, key)
 
     def _retract(self, state: ViewState, record: dict[str, Any], touched: _Touched) -> None:
@@ -272,20 +277,27 @@ class NegotiationProjection:
         self, state: ViewState, kind: str, topic: str, parties: tuple[str, ...], t: int
     ) -> str | None:
         """The row an exchange mention joins (see `monitor.views.exchanges`), or None."""
-        keys = state.exchange_index.get(topic)
+        keys: set[str] = set()
+        for party in parties:
+            keys |= state.exchange_index.get((topic, party), set())
         if not keys:
             return None
         table = state.table(exchanges.VIEW)
         newest = state.data["newest"]
         best: tuple[int, str] | None = None
-        stale = []
         for key in keys:
-            agg = table[key]["agg"]
+            bucket = table.get(key)
+            if bucket is None:
+                for party in parties:
+                    state.exchange_index.get((topic, party), set()).discard(key)
+                continue
+            agg = bucket["agg"]
             if agg["n"] == 0:
                 continue
             last_t = agg["last"][0]
             if newest - last_t > self._fulfil:
-                stale.append(key)  # can never be joined again: newest only grows
+                for party in agg["parties"]:  # can never be joined again: newest only grows
+                    state.exchange_index.get((topic, party), set()).discard(key)
                 continue
             if kind == "agreement" and abs(t - last_t) > self._agree:
                 continue
@@ -295,8 +307,6 @@ class NegotiationProjection:
                 continue
             if best is None or (last_t, key) > best:
                 best = (last_t, key)
-        for key in stale:
-            keys.discard(key)
         return None if best is None else best[1]
 
     # Changes ---------------------------------------------------------------------------------

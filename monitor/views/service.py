@@ -25,7 +25,7 @@ from store.runner import OutboxFor, ProjectionRunner
 PROJECTION = "negotiation"
 """The name the views' rows and checkpoint are stored under."""
 
-BATCH_SIZE = 2_000
+BATCH_SIZE = 5_000
 """Events folded per transaction: larger batches write hot rows once instead of many times."""
 
 log = structlog.get_logger("monitor.views")

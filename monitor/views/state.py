@@ -41,7 +41,7 @@ class ViewState:
         self.queue = queue
         self.by_topic: dict[str, set[tuple[str, str]]] = {}
         self.responders: dict[str, set[str]] = {}
-        self.exchange_index: dict[str, set[str]] = {}
+        self.exchange_index: dict[tuple[str, str], set[str]] = {}
         self.emitted: dict[tuple[str, str], dict[str, Any]] = {}
         self.topic_sig: dict[str, responses.Signature] = {}
 
@@ -73,16 +73,28 @@ class ViewState:
         if group == responses.GROUP:
             self.responders.setdefault(responses.topic_of(key), set()).add(key)
         elif group == exchanges.VIEW:
-            self.exchange_index.setdefault(key.split("|", maxsplit=1)[0], set()).add(key)
+            self.index_exchange(key)
         else:
             self.by_topic.setdefault(key.split("|")[1], set()).add((group, key))
+
+    def index_exchange(self, key: str) -> None:
+        """Index an exchange row under its topic and each of its parties (they can grow)."""
+        topic, founders = key.split("|", maxsplit=2)[:2]
+        bucket = self.data["views"][exchanges.VIEW].get(key)
+        parties = set(founders.split("+"))
+        if bucket is not None:
+            parties.update(bucket["agg"]["parties"])
+        for party in parties:
+            self.exchange_index.setdefault((topic, party), set()).add(key)
 
     def unindex(self, group: str, key: str) -> None:
         """Take a deleted bucket out of the topic indexes."""
         if group == responses.GROUP:
             self.responders.get(responses.topic_of(key), set()).discard(key)
         elif group == exchanges.VIEW:
-            self.exchange_index.get(key.split("|", maxsplit=1)[0], set()).discard(key)
+            topic, founders = key.split("|", maxsplit=2)[:2]
+            for party in founders.split("+"):  # other parties' entries go when next looked at
+                self.exchange_index.get((topic, party), set()).discard(key)
         else:
             self.by_topic.get(key.split("|")[1], set()).discard((group, key))
 
