@@ -144,9 +144,11 @@ async def start_app(
     fetcher: Fetcher | None = None,
 ) -> App:
     """Open the store, build the fetcher and start every service. Raises StoreError if the store cannot open."""
-    # Their per-run and per-request lines are noise beside `source_polled`.
+    # Their per-run and per-request lines are noise beside `source_polled`; a run skipped because
+    # the previous poll of that source is still going is expected (max_instances=1), not a warning.
     for noisy in ("apscheduler", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-store")
     loop = asyncio.get_running_loop()
     try:

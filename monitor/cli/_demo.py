@@ -190,3 +190,25 @@ def latency_line(latencies: list[float]) -> str:
         f"publish-to-log latency: median {statistics.median(ordered):.2f} s, "
         f"p99 {p99:.2f} s ({len(ordered)} posts)"
     )
+
+
+def build_views(database_url: str) -> tuple[dict[str, Any] | None, str]:
+    """Catch the negotiation views up with the demo's log and read them.
+
+    Returns (views, "") or (None, reason) when the views cannot be built; the demo goes on.
+    """
+    try:
+        from monitor.claims import load_pack
+        from monitor.views import build_projection, catch_up, read_views
+    except ImportError as exc:  # the views are optional to the monitor
+        return None, f"views not available ({exc})"
+    from monitor.errors import MonitorError
+    from store import open_store
+    from store.errors import StoreError
+
+    try:
+        with open_store(database_url) as store:
+            catch_up(store, build_projection(load_pack()))
+            return read_views(store), ""
+    except (MonitorError, StoreError) as exc:
+        return None, f"views could not be built: {exc}"

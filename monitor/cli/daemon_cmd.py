@@ -161,7 +161,7 @@ def demo_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from monitor.cli._demo import DEMO_SOURCES, latency_line, run_demo
+    from monitor.cli._demo import DEMO_SOURCES, build_views, latency_line, run_demo
     from monitor.errors import InputError
     from monitor.simulator import bundled_page_path, load_page
 
@@ -219,7 +219,18 @@ def demo_cmd(
         markup=False,
         highlight=False,
     )
-    console.print(f"inspect it: parley --db {url} sources", markup=False, highlight=False)
+    views, why = build_views(url)
+    if views is not None:
+        from monitor.cli.views_cmd import _print_tables  # the views' own rendering, text escaped
+
+        _print_tables(views)
+    else:
+        console.print(why, markup=False, highlight=False)
+    console.print(
+        f"inspect it: parley --db {url} sources   |   parley --db {url} views",
+        markup=False,
+        highlight=False,
+    )
     if until_done and not result.done:
         console.print("the demo did not see every post in time", style="red")
         raise typer.Exit(1)
