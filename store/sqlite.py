@@ -188,11 +188,17 @@ class SQLiteEventStore(ProjectionStore, MetaTable):
 
 
 def _create_private_file(path: Path, display: str) -> None:
-    """Create the database file with mode 0600 (and its folder with 0700) if it does not exist."""
+    """Create the database file with mode 0600 (and its folder with 0700) if it does not exist.
+
+    Never opens an existing file: closing any descriptor of a SQLite file drops every POSIX lock
+    this process holds on it, which would let another process overwrite pages a reader is using.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
+    except FileExistsError:
+        return
     except OSError as exc:
         raise UnavailableError(f"{display}: cannot create or open {path}: {exc.strerror}") from exc
 

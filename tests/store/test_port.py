@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_each_event_links_to_the_previous_hash(store: ProjectionStore) -> None:
     store.append([event(i) for i in range(1, 5)])
     read = list(store.read())
     assert read[0].prev_hash == GENESIS_HASH
-    for before, after in zip(read, read[1:], strict=False):
+    for before, after in pairwise(read):
         assert after.prev_hash == before.hash
     assert store.head().hash == read[-1].hash
 
