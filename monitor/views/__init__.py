@@ -5,6 +5,8 @@ Public surface:
   that reads posts into claims with `pack` and keeps the three views.
 - `catch_up(store, projection)` and `follow(store, projection, stop=...)`: run it through
   `store.runner.ProjectionRunner` from its checkpoint.
+- `ViewsService(database_url, projection, outbox_for=...)`: the daemon's service (async
+  `start()`/`stop()`), following the log in a thread on its own store connection.
 - `read_views(store, views=())`: the stored rows, `{"open_demands": {"rows": [...]}, ...}`.
 - `VIEWS`, `PROJECTION`; errors `ViewError`, `UnknownViewError`.
 """
@@ -15,6 +17,7 @@ from monitor.views.errors import UnknownViewError, ViewError
 from monitor.views.projection import NegotiationProjection
 from monitor.views.service import (
     PROJECTION,
+    ViewsService,
     build_projection,
     catch_up,
     check_views,
@@ -30,6 +33,7 @@ __all__ = [
     "NegotiationProjection",
     "UnknownViewError",
     "ViewError",
+    "ViewsService",
     "build_projection",
     "catch_up",
     "check_views",

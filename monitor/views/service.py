@@ -9,7 +9,7 @@ read_views(store)                               # {"open_demands": {"rows": [...
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
@@ -105,3 +105,71 @@ def read_views(
         view: {"rows": [dict(row) for row in store.view_rows(projection, view)]}
         for view in check_views(views)
     }
+
+
+class ViewsService:
+    """Keeps the views current beside the daemon: a thread that follows the log with its own store.
+
+    For `monitor.bootstrap`: `ViewsService(url, build_projection(pack), outbox_for=...)`, then
+    `await start()` and `await stop()`. `outbox_for(store)` builds the runner's hook on the
+    service's own store (alerts read the rows before a change there). The constructor does no
+    I/O. A checkpoint moved by another daemon on the same database is not an error: the runner
+    reloads and goes on; any other failure is logged and retried after `retry_after` seconds.
+    """
+
+    name = "views"
+
+    def __init__(
+        self,
+        database_url: str,
+        projection: NegotiationProjection,
+        *,
+        outbox_for: Callable[[EventStore], OutboxFor] | None = None,
+        retry_after: float = 5.0,
+    ) -> None:
+        self._url = database_url
+        self._projection = projection
+        self._outbox_for = outbox_for
+        self._retry_after = retry_after
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._store: EventStore | None = None
+
+    async def start(self) -> None:
+        """Open the service's store and start following the log in a thread."""
+        from store import open_store
+
+        self._store = open_store(self._url)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="parley-views", daemon=True)
+        self._thread.start()
+        log.info("views_started", projection=self._projection.name)
+
+    def _run(self) -> None:
+        from store.errors import ConcurrencyError
+
+        store = self._store
+        assert store is not None
+        hook = self._outbox_for(store) if self._outbox_for is not None else None
+        runner = make_runner(store, self._projection, outbox_for=hook)
+        while not self._stop.is_set():
+            try:
+                runner.follow(stop=self._stop)
+            except ConcurrencyError:
+                log.debug("views_checkpoint_moved", projection=self._projection.name)
+            except Exception as exc:
+                if self._stop.is_set():
+                    break
+                log.error("views_failed", projection=self._projection.name, error=str(exc))
+                self._stop.wait(self._retry_after)
+
+    async def stop(self) -> None:
+        """Stop following (the batch in hand is committed or not at all) and close the store."""
+        import asyncio
+
+        self._stop.set()
+        if self._store is not None:
+            self._store.close()
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30)
+        log.info("views_stopped", projection=self._projection.name)

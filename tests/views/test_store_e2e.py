@@ -169,3 +169,27 @@ def test_follow_applies_posts_appended_while_it_runs(sqlite_url: str):
         views: dict[str, Any] = read_views(store)
     assert applied == [2]
     assert [r["actor"] for r in views["proposals"]["rows"]] == ["TUR"]
+
+
+def test_views_service_follows_the_log_until_stopped(db_url: str):
+    """The daemon's service keeps the views current from its own connection, and stops cleanly."""
+    import asyncio
+
+    from monitor.views import ViewsService
+
+    async def scenario() -> dict[str, Any]:
+        service = ViewsService(db_url, NegotiationProjection(script_extract, name=PROJECTION))
+        await service.start()
+        try:
+            with open_store(db_url) as writer:
+                writer.append(new_events([published(post("p1", "demand UKR ceasefire"))]))
+                for _ in range(400):
+                    if writer.checkpoint(PROJECTION)[0] == 1:
+                        break
+                    await asyncio.sleep(0.05)
+                return read_views(writer)
+        finally:
+            await service.stop()
+
+    views = asyncio.run(scenario())
+    assert [r["key"] for r in views["open_demands"]["rows"]] == ["UKR|ceasefire|*"]
