@@ -298,7 +298,7 @@ class Fetcher:
                 retry_after=retry_after,
             )
         if status >= 400:
-            wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
+            wait = f" (retry after {retry_after:.0f} s)" if retry_after is not None else ""
             raise FetchError(
                 url,
                 f"HTTP {status} {response.reason_phrase}{wait}".rstrip(),

@@ -76,12 +76,12 @@ def simulate(  # noqa: PLR0917  (typer maps each option to one parameter)
     console.print(f"  html selectors: {escape(selectors)}")
     console.print("Press Ctrl-C to stop.")
     stop = threading.Event()
+    # Both set explicitly: a shell starting us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
     console.print(f"Stopped after {sim.status()['published']} of {status['total']} posts.")

@@ -210,6 +210,16 @@ def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             """Silence the stdlib's per-request stderr line."""
 
+        head = False
+
+        def do_HEAD(self) -> None:
+            """As GET, without the body (fault endpoints answer 405)."""
+            self.head = True
+            if urlsplit(self.path).path.startswith("/fault/"):
+                self._reply(405, b"", "text/plain")
+                return
+            self.do_GET()
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             server = self.server
@@ -268,7 +278,7 @@ def _make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            if status != 304:
+            if status != 304 and not self.head:
                 self.wfile.write(body)
 
     return Handler

@@ -21,7 +21,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError, tostring
 
 import feedparser
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import fromstring
 
 from monitor.posts import Post
@@ -47,8 +47,13 @@ def _strict_xml(body: bytes, url: str, content_type: str | None) -> tuple[bytes,
         raise parse_error(url, "empty document, expected an RSS or Atom feed")
     try:
         root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except EntitiesForbidden as exc:
+        raise parse_error(
+            url,
+            f"refused unsafe XML: it declares entity {exc.name!r} (a possible entity-expansion bomb)",
+        ) from exc
     except DefusedXmlException as exc:
-        raise parse_error(url, f"refused unsafe XML ({type(exc).__name__}: {exc})") from exc
+        raise parse_error(url, f"refused unsafe XML: {type(exc).__name__}") from exc
     except ParseError as exc:
         raise parse_error(url, f"malformed XML: {exc}") from exc
     return data, root
