@@ -1,12 +1,241 @@
-"""The extraction pipeline (stub)."""
+"""The extraction pipeline: a post's text to claims, as a list of small pure steps.
+
+    text --scan--> alias, cue and topic hits (one automaton)      keywords.py
+         --split--> sentences and clauses                         segment.py
+         --name--> mentions, pronouns and "the two sides" resolved mentions.py
+         --read--> for each cue: does it stand, whose is it, what about  reading.py
+         --attrs--> counts, durations, categories, deadlines       attrs.py
+         --merge--> one claim per (kind, actor, topic) in the post  (here)
+
+`extract()` is pure and deterministic: the only time it uses is the post's own `published`.
+"""
 
 from __future__ import annotations
 
-from monitor.claims.model import Claim
+import re
+from typing import Any
+
+from monitor.claims import attrs as attributes
+from monitor.claims.mentions import Mention, main_pair, raw_mentions, resolve
+from monitor.claims.model import Claim, ClaimKind
 from monitor.claims.pack import RulesPack
+from monitor.claims.reading import (
+    Context,
+    Cue,
+    TopicHit,
+    coordinated,
+    counterpart_of,
+    is_future,
+    is_hypothetical,
+    is_irrealis,
+    is_negated,
+    is_noun_use,
+    owner_of,
+    previous_subject,
+    speaker_of,
+    subject_of,
+    topics_of,
+)
+from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.posts import Post
+
+_OUTCOMES = ("agreement", "fulfilment")
+_COMPLEMENT = re.compile(r"^\W*(?:\w+\W+){0,3}to\s*$", re.IGNORECASE)
+_PLACE = re.compile(r"\b(?:in|at)\s+((?-i:[A-Z][\w'’-]+)(?:\s+(?:or|and)\s+(?-i:[A-Z][\w'’-]+))?)")
+
+
+def build_context(post: Post, pack: RulesPack) -> Context | None:
+    """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
+    text = post.text()
+    alias_hits, cue_hits, topic_hits = pack.index.scan(text)
+    if not cue_hits:
+        return None
+    topics = tuple(
+        TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1]) for s, e, i in topic_hits
+    )
+    cues = tuple(
+        Cue(start=s, end=e, rule=pack.cue_rules[i])
+        for s, e, i in cue_hits
+        if not any(t.start <= s and e <= t.end and t.end - t.start > e - s for t in topics)
+    )
+    mentions = raw_mentions(text, alias_hits, pack)
+    pair = main_pair(mentions, pack)
+    return Context(
+        text=text,
+        pack=pack,
+        sentences=tuple(split_sentences(text, pack.markers.clause_break)),
+        mentions=tuple(resolve(text, mentions, pair)),
+        topics=topics,
+        cues=cues,
+        pair=pair,
+    )
+
+
+def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """An outcome verb that only says what an earlier cue asks for or refuses ("asks for children
+    to be returned", "refused to release", "offered to exchange")."""
+    for other in ctx.cues:
+        if clause[0] <= other.start < cue.start and other.rule.agent != "speaker":
+            if other.rule.kind in ("demand", "rejection"):
+                return True
+            if other.rule.kind == "proposal" and _COMPLEMENT.match(ctx.text[other.end : cue.start]):
+                return True
+    return False
+
+
+def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
+    for m in ctx.mentions:
+        if cue.end <= m.start < clause[1] and m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
+            return m
+    return None
+
+
+def _actor(ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]) -> tuple[Mention | None, bool]:
+    """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
+    rule = cue.rule
+    owner = owner_of(ctx, cue, clause)
+    if rule.agent == "from":
+        return _from_agent(ctx, cue, clause), False
+    if rule.agent == "speaker":
+        found = speaker_of(ctx, cue, sentence)
+        if found is None and sentence.quoted:
+            found = previous_subject(ctx, sentence)
+        return found, False
+    if owner is not None:
+        return owner, False
+    if is_noun_use(ctx, cue):
+        return None, True
+    found = subject_of(ctx, cue, sentence)
+    if found is None and kind in _OUTCOMES:
+        found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
+    return found, False
+
+
+def _extra_attrs(ctx: Context, topic: TopicHit, sentence: Sentence, clause: tuple[int, int], actor: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if topic.topic == "peace_terms":
+        out["document"] = ctx.text[topic.start : topic.end].lower()
+    elif topic.topic in ("leaders_meeting", "talks"):
+        people = sorted({m.code for m in ctx.mentions if m.person and m.form == "name" and clause[0] <= m.start < clause[1]})
+        if people:
+            out["participants"] = people
+        place = _PLACE.search(ctx.text, topic.start, sentence.end)
+        if place:
+            out["place"] = [p.strip() for p in re.split(r"\s+(?:or|and)\s+", place.group(1))]
+    elif topic.topic == "mediation":
+        out["mediator"] = actor
+    return out
+
+
+def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Claim]:
+    """The claims one cue makes (none when negated, hypothetical, unowned or without a topic)."""
+    rule = cue.rule
+    clause = clause_of(sentence, cue.start)
+    kind = rule.kind
+    rule_name = rule.rule
+    if rule.future and is_future(ctx, cue, clause):
+        kind, rule_name = rule.future, f"{rule.rule}-future"
+    if kind in _OUTCOMES and (is_irrealis(ctx, cue, clause) or _is_complement(ctx, cue, clause)):
+        return []
+    if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause):
+        return []
+    holder, unowned = _actor(ctx, cue, kind, sentence, clause)
+    if unowned:
+        return []
+    if not rule.keep_negated and is_negated(ctx, cue, clause, holder if holder and holder.end <= cue.start else None):
+        return []
+    if holder is None or not holder.code:
+        if kind not in _OUTCOMES or not ctx.pair:
+            return []
+        actor, group = ctx.pair[0], True
+    else:
+        actor, group = holder.code, holder.form == "group"
+    topics = topics_of(ctx, cue, sentence, clause)
+    if not topics:
+        return []
+    counterpart = counterpart_of(ctx, cue, actor, clause)
+    parties: tuple[str, ...] = ()
+    if kind in _OUTCOMES:
+        names = {actor, *ctx.pair} if group else {actor, *(coordinated(ctx, holder) if holder else ())}
+        if counterpart:
+            names.add(counterpart)
+        if len(names) == 1 and actor in ctx.pair:
+            names.update(ctx.pair)
+        parties = tuple(sorted(names))
+    stretch = ctx.text[cue.start : clause[1]] + " \n " + ctx.text[clause[0] : cue.start]
+    quote = ctx.text[sentence.start : sentence.end]
+    claims = []
+    for topic in topics:
+        attrs = attributes.attrs_for(topic.topic, stretch, post.published)
+        attrs.update(_extra_attrs(ctx, topic, sentence, clause, actor))
+        if counterpart and kind not in _OUTCOMES:
+            attrs["counterpart"] = counterpart
+        claims.append(
+            Claim(
+                post_id=post.post_id,
+                kind=_as_kind(kind),
+                actor=actor,
+                topic=topic.topic,
+                parties=parties,
+                attrs=attrs,
+                quote=quote,
+                span=(sentence.start, sentence.end),
+                rule=rule_name,
+            )
+        )
+    return claims
+
+
+def _as_kind(kind: str) -> ClaimKind:
+    return kind  # type: ignore[return-value]  # checked against KINDS when the pack was loaded
+
+
+def merge(claims: list[Claim]) -> list[Claim]:
+    """One claim per (kind, actor, topic) in a post: a title that repeats the body, or the same
+    position said twice, is one claim; later mentions add attributes and parties the first lacked."""
+    merged: dict[tuple[str, str, str], Claim] = {}
+    for claim in claims:
+        key = (claim.kind, claim.actor, claim.topic)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = claim
+            continue
+        attrs = dict(first.attrs)
+        for name, value in claim.attrs.items():
+            attrs.setdefault(name, value)
+        parties = tuple(sorted({*first.parties, *claim.parties}))
+        merged[key] = Claim(
+            post_id=first.post_id,
+            kind=first.kind,
+            actor=first.actor,
+            topic=first.topic,
+            parties=parties,
+            attrs=attrs,
+            quote=first.quote,
+            span=first.span,
+            rule=first.rule,
+        )
+    return list(merged.values())
 
 
 def extract(post: Post, pack: RulesPack) -> list[Claim]:
-    """Read one post into claims (stub: none yet)."""
-    return []
+    """Read one post into claims, in the order they appear in its text.
+
+    Pure and deterministic: the same post and pack always give the same claims; deadlines are
+    resolved against `post.published` (left unresolved, as `due_text`, when it is None).
+    Every claim's `quote == post.text()[span[0]:span[1]]`. Never raises on odd text.
+    """
+    ctx = build_context(post, pack)
+    if ctx is None:
+        return []
+    claims: list[Claim] = []
+    cues = list(ctx.cues)
+    position = 0
+    for sentence in ctx.sentences:
+        while position < len(cues) and cues[position].start < sentence.start:
+            position += 1
+        index = position
+        while index < len(cues) and cues[index].start < sentence.end:
+            claims.extend(read_cue(ctx, cues[index], sentence, post))
+            index += 1
+    return merge(claims)

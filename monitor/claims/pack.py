@@ -1,17 +1,180 @@
-"""The rules pack (stub: replaced by the YAML-backed pack)."""
+"""The rules pack: actors, people, topics and cue patterns read from YAML and compiled once.
+
+`load_pack()` reads the packaged files in `monitor/claims/rules/`, then each `--rules DIR` (its
+`actors.yaml`, `people.yaml`, `topics.yaml`, `patterns.yaml`, all optional), then each `--actors
+FILE`. Later files extend earlier ones: an entry for a known actor code adds aliases, a known topic
+gets more cues, cues and markers are appended. Every mistake raises `ConfigError` naming the file
+and line. Everything is compiled here, so `extract()` does no set-up work.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+
+from monitor.claims import pack_files
+from monitor.claims.keywords import KeywordIndex
+from monitor.claims.pack_files import ActorEntry, CueRule, RawRules
+from monitor.errors import ConfigError
+
+__all__ = ["Actor", "CueRule", "Markers", "RulesPack", "load_pack"]
+
+_RULE_FILES = ("actors.yaml", "people.yaml", "topics.yaml", "patterns.yaml")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Actor:
+    """One actor: its code, display name and kind (state, observer, organisation, group, other)."""
+
+    code: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Markers:
+    """Compiled marker patterns (see patterns.yaml `markers`)."""
+
+    negation: re.Pattern[str]
+    conditional: re.Pattern[str]
+    hedge: re.Pattern[str]
+    irrealis: re.Pattern[str]
+    future_end: re.Pattern[str]
+    speech: re.Pattern[str]
+    object_end: re.Pattern[str]
+    group: re.Pattern[str]
+    pronoun: re.Pattern[str]
+    person_pronouns: frozenset[str]
+    clause_break: re.Pattern[str]
+    determiner_end: re.Pattern[str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RulesPack:
-    """Compiled rules: actors, topics and patterns."""
+    """Everything `extract()` needs, compiled: build it with `load_pack()`."""
+
+    actors: Mapping[str, Actor]
+    index: KeywordIndex
+    alias_info: Mapping[str, tuple[str, bool]]  # normalised alias -> (code, is a person)
+    exact_case: Mapping[str, str]  # normalised alias -> the only spelling it matches
+    topics: tuple[str, ...]
+    topic_of: tuple[tuple[str, bool], ...]  # topic pattern index -> (topic, strong)
+    cue_rules: tuple[CueRule, ...]  # cue pattern index -> rule
+    markers: Markers
+    sources: tuple[str, ...]
 
 
-def load_pack(actor_files: Iterable[Path | str] = (), rules_dirs: Iterable[Path | str] = ()) -> RulesPack:
-    """Load the packaged rules plus the user's files; raises ConfigError naming file and line."""
-    return RulesPack()
+def norm_alias(text: str) -> str:
+    """How an alias and a matched name are compared: lower case, one space, straight apostrophes."""
+    return " ".join(text.replace("’", "'").lower().split())
+
+
+def _alternation(sources: Iterable[str]) -> str:
+    return "|".join(sources) or "(?!x)x"
+
+
+def _words(sources: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w)(?:{_alternation(list(sources))})(?!\w)", re.IGNORECASE)
+
+
+def _compile_actors(
+    entries: list[ActorEntry],
+) -> tuple[dict[str, Actor], dict[str, tuple[str, bool]], dict[str, str]]:
+    actors: dict[str, Actor] = {}
+    info: dict[str, tuple[str, bool]] = {}
+    exact: dict[str, str] = {}
+    for entry in entries:
+        known = actors.get(entry.code)
+        actors[entry.code] = Actor(
+            code=entry.code,
+            name=entry.name or (known.name if known else entry.code),
+            kind=entry.kind or (known.kind if known else "state"),
+        )
+        for alias, person in entry.aliases:
+            key = norm_alias(alias)
+            info[key] = (entry.code, person)
+            compact = alias.replace(".", "")
+            if compact.isupper() and len(compact) <= 3:
+                exact[key] = alias
+            else:
+                exact.pop(key, None)
+    return actors, info, exact
+
+
+def _pronouns(words: Iterable[str]) -> re.Pattern[str]:
+    forms = set()
+    for word in words:
+        forms |= {word.lower(), word.lower().capitalize()} if word.lower() != "i" else {"I"}
+    return re.compile(rf"(?<![\w'’])(?:{_alternation(sorted(forms, key=len, reverse=True))})(?![\w'’])")
+
+
+def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
+    preps = _alternation([*m["prepositions"], *m["object_verbs"]])
+    titles = _alternation(m["titles"])
+    return Markers(
+        negation=_words(m["negation"]),
+        conditional=_words(m["conditional"]),
+        hedge=_words(m["hedge"]),
+        irrealis=_words(m["irrealis"]),
+        future_end=re.compile(rf"(?<!\w)(?:{_alternation(m['future'])})\W+(?:\w+\W+){{0,2}}$", re.IGNORECASE),
+        speech=_words(m["speech"]),
+        object_end=re.compile(
+            rf"(?<!\w)(?:{preps})\s+(?:(?:the|a|an)\s+)?(?:(?:{titles}|(?-i:[A-Z][\w'’.-]*))\s+)*$",
+            re.IGNORECASE,
+        ),
+        group=_words(m["group"]),
+        pronoun=_pronouns([*m["pronouns_person"], *m["pronouns_any"]]),
+        person_pronouns=frozenset(p.lower() for p in m["pronouns_person"]),
+        clause_break=re.compile(_alternation(re.escape(b) for b in m["clause_breaks"]), re.IGNORECASE),
+        determiner_end=re.compile(rf"(?<!\w)(?:{_alternation(m['determiners'])})\s+(?:\w+\s+)?$", re.IGNORECASE),
+    )
+
+
+def _packaged_dir() -> Path:
+    return Path(str(resources.files("monitor.claims") / "rules"))
+
+
+def load_pack(
+    actor_files: Iterable[Path | str] = (), rules_dirs: Iterable[Path | str] = ()
+) -> RulesPack:
+    """The packaged rules, extended by each rules directory and then each extra actor file.
+
+    Raises `ConfigError` ("actors.yaml line 12: ...") for a missing file, bad YAML, an unknown key,
+    a bad code, topic or kind, or a pattern that does not compile.
+    """
+    raw = RawRules()
+    packaged = _packaged_dir()
+    for name in _RULE_FILES:
+        pack_files.read_rules_file(raw, packaged / name, name)
+    for directory in rules_dirs:
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise ConfigError(f"{folder}: rules directory not found")
+        present = [name for name in _RULE_FILES if (folder / name).is_file()]
+        if not present:
+            raise ConfigError(f"{folder}: holds none of {', '.join(_RULE_FILES)}")
+        for name in present:
+            pack_files.read_rules_file(raw, folder / name, str(folder / name))
+    for file in actor_files:
+        pack_files.read_actor_file(raw, Path(file), str(file), people=False)
+    pack_files.check_cue_topics(raw)
+    actors, info, exact = _compile_actors(raw.actors)
+    topic_of = [(t, True) for t, (strong, _) in raw.topics.items() for _ in strong]
+    topic_of += [(t, False) for t, (_, weak) in raw.topics.items() for _ in weak]
+    topic_sources = [s for strong, _ in raw.topics.values() for s in strong]
+    topic_sources += [s for _, weak in raw.topics.values() for s in weak]
+    index = KeywordIndex(sorted(info), [c.match for c in raw.cues], topic_sources)
+    return RulesPack(
+        actors=actors,
+        index=index,
+        alias_info=info,
+        exact_case=exact,
+        topics=tuple(raw.topics),
+        topic_of=tuple(topic_of),
+        cue_rules=tuple(raw.cues),
+        markers=_compile_markers(raw.markers),
+        sources=tuple(raw.sources),
+    )

@@ -1,0 +1,191 @@
+"""One Aho-Corasick automaton over every actor alias and the literal stems of every cue and topic
+pattern, so a post is scanned once, in C, and regexes only run where a stem was seen.
+
+`KeywordIndex.scan(text)` returns raw hits: alias spans (with their normalised key), cue hits and
+topic hits as (start, end, index of the pattern), all on word boundaries, overlaps removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from re import _constants as C
+from re import _parser as P
+from typing import Any
+
+import ahocorasick
+
+_STEM = 4  # characters of literal start used as the automaton key
+_CAP = 256  # more prefixes than this: the pattern is tried everywhere instead
+
+Hit = tuple[int, int, int]
+
+
+def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:
+    """Literal prefixes (up to k chars) of a parsed sequence, and whether matching may go on."""
+    seqs = {""}
+    for op, av in items:
+        if all(len(s) >= k for s in seqs):
+            return seqs, False
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue
+        go_on = True
+        exp: set[str] | None
+        if op is C.LITERAL:
+            exp = {chr(av).lower()}
+        elif op is C.IN:
+            exp = set()
+            for sub_op, sub_av in av:
+                if sub_op is C.LITERAL:
+                    exp.add(chr(sub_av).lower())
+                elif sub_op is C.RANGE and sub_av[1] - sub_av[0] < 40:
+                    exp |= {chr(x).lower() for x in range(sub_av[0], sub_av[1] + 1)}
+                else:
+                    exp = None
+                    break
+        elif op is C.BRANCH:
+            exp = set()
+            for branch in av[1]:
+                sub, _ = _expand(list(branch), k)
+                if sub is None:
+                    exp = None
+                    break
+                exp |= sub
+            go_on = False
+        elif op is C.SUBPATTERN:
+            exp, go_on = _expand(list(av[-1]), k)
+            go_on = False if exp is None else go_on
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            low, high, sub_items = av
+            sub, _ = _expand(list(sub_items), k)
+            exp = None if sub is None else (sub | {""} if low == 0 else sub)
+            go_on = high == 1
+        else:
+            exp = None
+        if exp is None:
+            return (None if "" in seqs else seqs), False
+        seqs = {(s + t)[:k] for s in seqs for t in exp}
+        if len(seqs) > _CAP:
+            return None, False
+        if not go_on:
+            return (None if "" in seqs else seqs), False
+    return (None if "" in seqs else seqs), True
+
+
+def literal_stems(source: str) -> set[str] | None:
+    """The lower-case literal starts a match of `source` must begin with; None when unknown."""
+    stems, _ = _expand(list(P.parse(source, re.IGNORECASE)), _STEM)
+    return stems
+
+
+def lower_same_length(text: str) -> str:
+    """`text` lower-cased and with curly apostrophes straightened, keeping every offset."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low.replace("’", "'")
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+class KeywordIndex:
+    """Aliases (literal) and cue/topic patterns (regexes with literal stems) in one automaton."""
+
+    __slots__ = ("_automaton", "_cue_always", "_cues", "_topic_always", "_topics")
+
+    def __init__(self, aliases: Sequence[str], cues: Sequence[str], topics: Sequence[str]) -> None:
+        """`aliases` are normalised (lower case, single spaces); `cues`/`topics` are regex sources."""
+        keys: dict[str, tuple[bool, list[int], list[int]]] = {}
+        for alias in aliases:
+            keys.setdefault(alias, (True, [], []))
+            if not keys[alias][0]:
+                keys[alias] = (True, keys[alias][1], keys[alias][2])
+        self._cues = [re.compile(rf"(?:{s})(?!\w)", re.IGNORECASE) for s in cues]
+        self._topics = [re.compile(rf"(?:{s})(?!\w)", re.IGNORECASE) for s in topics]
+        self._cue_always = [
+            (i, re.compile(rf"(?<!\w)(?:{s})(?!\w)", re.IGNORECASE))
+            for i, s in enumerate(cues)
+            if self._index(keys, s, i, 1)
+        ]
+        self._topic_always = [
+            (i, re.compile(rf"(?<!\w)(?:{s})(?!\w)", re.IGNORECASE))
+            for i, s in enumerate(topics)
+            if self._index(keys, s, i, 2)
+        ]
+        automaton = ahocorasick.Automaton()
+        for key, (is_alias, cue_ids, topic_ids) in keys.items():
+            automaton.add_word(key, (len(key), is_alias, tuple(cue_ids), tuple(topic_ids)))
+        automaton.make_automaton()
+        self._automaton = automaton
+
+    @staticmethod
+    def _index(keys: dict[str, tuple[bool, list[int], list[int]]], source: str, i: int, slot: int) -> bool:
+        """Register pattern i under its stems; True when it has none (try it everywhere)."""
+        stems = literal_stems(source)
+        if not stems:
+            return True
+        for stem in stems:
+            entry = keys.setdefault(stem, (False, [], []))
+            entry[slot].append(i)
+        return False
+
+    def scan(self, text: str) -> tuple[list[tuple[int, int, str]], list[Hit], list[Hit]]:
+        """Alias spans with their normalised text, cue hits and topic hits, left to right."""
+        low = lower_same_length(text)
+        size = len(text)
+        aliases: list[tuple[int, int, str]] = []
+        cue_hits: list[Hit] = []
+        topic_hits: list[Hit] = []
+        cue_tried: set[tuple[int, int]] = set()
+        topic_tried: set[tuple[int, int]] = set()
+        for last, (length, is_alias, cue_ids, topic_ids) in self._automaton.iter(low):
+            start = last - length + 1
+            if start and _is_word(low[start - 1]):
+                continue
+            if is_alias and (last + 1 == size or not _is_word(low[last + 1])):
+                aliases.append((start, last + 1, low[start : last + 1]))
+            for i in cue_ids:
+                self._try(self._cues, i, text, start, cue_hits, cue_tried)
+            for i in topic_ids:
+                self._try(self._topics, i, text, start, topic_hits, topic_tried)
+        for i, regex in self._cue_always:
+            cue_hits.extend((m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start())
+        for i, regex in self._topic_always:
+            topic_hits.extend((m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start())
+        return _longest(aliases), _first_wins(cue_hits), _first_wins(topic_hits)
+
+    @staticmethod
+    def _try(
+        patterns: list[re.Pattern[str]], i: int, text: str, start: int, hits: list[Hit], tried: set[tuple[int, int]]
+    ) -> None:
+        if (start, i) in tried:
+            return
+        tried.add((start, i))
+        m = patterns[i].match(text, start)
+        if m is not None and m.end() > start:
+            hits.append((start, m.end(), i))
+
+
+def _longest(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    out: list[tuple[int, int, str]] = []
+    end = -1
+    for span in spans:
+        if span[0] >= end:
+            out.append(span)
+            end = span[1]
+    return out
+
+
+def _first_wins(hits: list[Hit]) -> list[Hit]:
+    """At one start the earlier pattern wins (regex alternation order); later overlaps are dropped."""
+    hits.sort(key=lambda h: (h[0], h[2]))
+    out: list[Hit] = []
+    end = -1
+    for hit in hits:
+        if hit[0] >= end:
+            out.append(hit)
+            end = hit[1]
+    return out

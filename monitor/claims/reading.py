@@ -1,0 +1,232 @@
+"""Steps 3-4: for each cue, decide whether it stands (negation, conditions, wishes), whose
+position it is (reported speech, possessives, pronouns, "the two sides") and what it is about.
+
+Everything here is a pure function of the post's text, its mentions, its cue and topic hits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.claims.mentions import Mention
+from monitor.claims.pack import CueRule, RulesPack
+from monitor.claims.segment import Sentence
+
+_BY_AGENT = re.compile(r"\s+(?:by|from)\s+(?:the\s+)?$", re.IGNORECASE)
+_CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGNORECASE)
+_ANAPHOR = re.compile(r"\b(?:it|this|that|such|these|those|them)\b", re.IGNORECASE)
+_LIST_GAP = re.compile(r"^[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$", re.IGNORECASE)
+_NOUN_KINDS_OK = ("demand", "proposal", "rejection", "agreement")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Cue:
+    """A cue found in the text."""
+
+    start: int
+    end: int
+    rule: CueRule
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TopicHit:
+    """A topic named in the text."""
+
+    start: int
+    end: int
+    topic: str
+    strong: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Context:
+    """What the reading steps of one post share."""
+
+    text: str
+    pack: RulesPack
+    sentences: tuple[Sentence, ...]
+    mentions: tuple[Mention, ...]
+    topics: tuple[TopicHit, ...]
+    cues: tuple[Cue, ...]
+    pair: tuple[str, ...]
+
+
+def is_negated(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> bool:
+    """A negation among the few words before the cue (after its owner) undoes it."""
+    start = max(clause[0], owner.end if owner else 0, cue.start - 40)
+    window = ctx.text[start : cue.start]
+    words = window.split()
+    window = " ".join(words[-4:])
+    return ctx.pack.markers.negation.search(window) is not None
+
+
+def is_hypothetical(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int]) -> bool:
+    """A condition anywhere in the sentence, or a hedge earlier in the clause."""
+    if ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end):
+        return True
+    return ctx.pack.markers.hedge.search(ctx.text, clause[0], cue.start) is not None
+
+
+def is_irrealis(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """A wish or aim before an agreement or fulfilment ("under pressure to reach a deal")."""
+    return ctx.pack.markers.irrealis.search(ctx.text, clause[0], cue.start) is not None
+
+
+def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """The verb is still to come: "will be exchanged", "to hand over", "would hand over"."""
+    return ctx.pack.markers.future_end.search(ctx.text, max(clause[0], cue.start - 60), cue.start) is not None
+
+
+def is_noun_use(ctx: Context, cue: Cue) -> bool:
+    """The cue word is used as a noun: it follows a determiner or a possessive ("a key demand")."""
+    if cue.rule.noun:
+        return True
+    before = ctx.text[max(0, cue.start - 30) : cue.start]
+    return ctx.pack.markers.determiner_end.search(before) is not None
+
+
+def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
+    """The explicit owner of a noun cue: "Kyiv's demand", "the Russian proposal", "a demand by Kyiv"."""
+    after = ctx.text[cue.end : min(clause[1], cue.end + 12)]
+    for m in ctx.mentions:
+        if m.start >= cue.end and m.start < clause[1] and m.code:
+            gap = ctx.text[cue.end : m.start]
+            if _BY_AGENT.fullmatch(gap) or (not gap.strip() and after.lstrip().lower().startswith(("by", "from"))):
+                return m
+            break
+    for m in reversed(ctx.mentions):
+        if m.end > cue.start or m.end < clause[0]:
+            continue
+        gap = ctx.text[m.end : cue.start]
+        if len(gap.split()) > 3 or not m.code:
+            return None
+        if m.possessive or (m.form == "name" and len(gap.split()) <= 2 and not _possessive_gap(gap)):
+            return m
+        return None
+    return None
+
+
+def _possessive_gap(gap: str) -> bool:
+    return bool(re.search(r"\b(?:of|to|for|with|and|in|on)\b", gap))
+
+
+def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
+    """Who does the verb: the nearest actor before the cue in its sentence that is not an object."""
+    for m in reversed(ctx.mentions):
+        if m.start >= cue.start or m.end <= sentence.start:
+            if m.end <= sentence.start:
+                break
+            continue
+        if not m.code:
+            continue
+        if not m.obj or _CONTROL.match(ctx.text[m.end : cue.start]):
+            if m.possessive and m.form == "name":
+                continue
+            return m
+    return None
+
+
+def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
+    """Who says the sentence: the actor next to a reporting verb, nearest to the cue."""
+    best: tuple[int, Mention] | None = None
+    for verb in ctx.pack.markers.speech.finditer(ctx.text, sentence.start, sentence.end):
+        if verb.start() <= cue.start < verb.end():
+            continue
+        for m in reversed(ctx.mentions):
+            if m.end <= verb.start() and m.start >= sentence.start and m.code:
+                if len(ctx.text[m.end : verb.start()].split()) <= 6 and not m.obj:
+                    distance = abs(cue.start - verb.start())
+                    if best is None or distance < best[0]:
+                        best = (distance, m)
+                break
+        for m in ctx.mentions:
+            if m.start >= verb.end() and m.start < sentence.end and m.code:
+                if len(ctx.text[verb.end() : m.start].split()) <= 3 and verb.start() > cue.start:
+                    distance = abs(cue.start - verb.start())
+                    if best is None or distance < best[0]:
+                        best = (distance, m)
+                break
+    return best[1] if best else None
+
+
+def previous_subject(ctx: Context, sentence: Sentence) -> Mention | None:
+    """The last actor named as a subject before this sentence (for sentences without one)."""
+    for m in reversed(ctx.mentions):
+        if m.end <= sentence.start and m.code and not m.obj:
+            return m
+    return None
+
+
+def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
+    for other in ctx.cues:
+        if other.start >= cue.end and other.start < clause[1] and other.rule.agent != "speaker":
+            return other.start
+    return clause[1]
+
+
+def topics_of(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int]) -> list[TopicHit]:
+    """The topics a cue is about: first named after it (with a list that follows), else before it
+    in the clause, else, for "it"/"such a meeting", in the sentences before."""
+    allowed = cue.rule.topics
+    end = _window_end(ctx, cue, clause)
+    after = [
+        t for t in ctx.topics
+        if t.start >= cue.end and t.start < end and (allowed is None or t.topic in allowed)
+    ]  # fmt: skip
+    strong = [t for t in after if t.strong]
+    if strong:
+        chosen = [strong[0]]
+        for nxt in strong[1:]:
+            if _LIST_GAP.match(ctx.text[chosen[-1].end : nxt.start]):
+                chosen.append(nxt)
+            else:
+                break
+        return chosen
+    if after:
+        return [after[0]]
+    before = [
+        t for t in ctx.topics
+        if t.end <= cue.start and t.start >= clause[0] and (allowed is None or t.topic in allowed)
+    ]  # fmt: skip
+    if before:
+        return [before[-1]]
+    if _ANAPHOR.search(ctx.text, clause[0], clause[1]) is None:
+        return []
+    earlier = [s for s in ctx.sentences if s.end <= sentence.start][-2:]
+    for previous in reversed(earlier):
+        found = [
+            t for t in ctx.topics
+            if previous.start <= t.start < previous.end and (allowed is None or t.topic in allowed)
+        ]  # fmt: skip
+        if found:
+            strong = [t for t in found if t.strong]
+            return [(strong or found)[-1]]
+    return []
+
+
+def counterpart_of(ctx: Context, cue: Cue, actor: str, clause: tuple[int, int]) -> str:
+    """Another actor named after the cue in its clause ("hand over ... to Ukraine"), or ""."""
+    end = _window_end(ctx, cue, clause)
+    for m in ctx.mentions:
+        if m.start >= cue.end and m.start < end and m.code and m.code != actor and m.form == "name":
+            return m.code
+    return ""
+
+
+def coordinated(ctx: Context, subject: Mention) -> list[str]:
+    """Actors joined to the subject by "and" just before it ("Russia and Ukraine agreed")."""
+    codes = []
+    current = subject
+    for m in reversed(ctx.mentions):
+        if m.end <= current.start and m.code:
+            gap = ctx.text[m.end : current.start].strip().lower()
+            if gap in ("and", ",", "&") and m.code != current.code:
+                codes.append(m.code)
+                current = m
+                continue
+            if gap == "" or (m.code == current.code and len(gap.split()) <= 3):
+                current = m
+                continue
+            break
+    return codes

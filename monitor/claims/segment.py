@@ -1,0 +1,81 @@
+"""Step 1: a post's text into sentences and clauses, as character spans of that text.
+
+Each line (title, paragraph, caption) is split at sentence ends; abbreviations ("Mr.", "U.S.")
+and initials do not end a sentence. Clauses are cut at the pack's clause breaks ("; ", ", but ").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9•–—-])|\s+[•·]\s+")
+_ABBREV = frozenset(
+    "mr mrs ms dr st gen lt col sgt jr sr no prof gov sen rep vs etc jan feb mar apr jun jul aug "
+    "sep sept oct nov dec u.s u.n u.k e.g i.e approx maj capt cmdr adm rev fig al".split()
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Sentence:
+    """A sentence: its span in the post's text, its clause boundaries, and whether it is quoted."""
+
+    start: int
+    end: int
+    clauses: tuple[tuple[int, int], ...]
+    quoted: bool
+
+
+def _split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    cursor = start
+    for m in _END.finditer(text, start, end):
+        before = text[cursor : m.start()].rsplit(None, 1)
+        word = before[-1].lower().strip("\"“‘'(") if before else ""
+        if text[m.start()] == "." and (word in _ABBREV or (len(word) == 1 and word.isalpha())):
+            continue
+        cut = m.start() + len(m.group().rstrip())
+        if text[m.start()] in "•·" or m.group().strip() in "•·":
+            cut = m.start()
+        spans.append((cursor, cut))
+        cursor = m.end()
+    spans.append((cursor, end))
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str, clause_break: re.Pattern[str]) -> list[Sentence]:
+    """The sentences of `text` (non-empty spans, in order), each with its clauses."""
+    out = []
+    line_start = 0
+    for line in text.split("\n"):
+        line_end = line_start + len(line)
+        for s, e in _split_line(text, line_start, line_end):
+            s, e = _trim(text, s, e)
+            if s >= e:
+                continue
+            cuts = [s]
+            for m in clause_break.finditer(text, s, e):
+                if m.start() > cuts[-1]:
+                    cuts.append(m.start())
+            cuts.append(e)
+            clauses = tuple((a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a)
+            quoted = text[s] in "\"“‘" or text[line_start : line_start + 1] in ("\"", "“")
+            out.append(Sentence(start=s, end=e, clauses=clauses, quoted=quoted))
+        line_start = line_end + 1
+    return out
+
+
+def clause_of(sentence: Sentence, position: int) -> tuple[int, int]:
+    """The clause of `sentence` that holds `position`."""
+    for a, b in sentence.clauses:
+        if a <= position < b:
+            return a, b
+    return sentence.start, sentence.end
