@@ -208,11 +208,16 @@ def _env_override(
 ) -> dict[str, Any]:
     # The monitor's loader copies PARLEY_SLACK_WEBHOOK_URL / PARLEY_SMTP_PASSWORD into the table as
     # a literal; turn that back into a reference so a literal secret written in the file is still refused.
+    # A shorthand section with no reference at all falls back to that same variable when it is set.
     out = dict(settings)
     for (section, key), var in ENV_OVERRIDES.items():
-        if name == section and key in out and environ.get(var) == out[key]:
+        if name != section:
+            continue
+        if key in out and environ.get(var) == out[key]:
             del out[key]
             out.pop(f"{key}_file", None)
+            out[f"{key}_env"] = var
+        elif not any(k in out for k in (key, f"{key}_env", f"{key}_file")) and environ.get(var):
             out[f"{key}_env"] = var
     return out
 

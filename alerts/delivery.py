@@ -15,7 +15,8 @@ The one window for a duplicate: a crash after the channel accepted the alert and
 `X-Parley-Alert-Key` and emails a stable Message-ID so receivers can drop it).
 
 Construction does no I/O; `run_once()` does one pass, `run(stop)` loops until `stop` is set.
-Store calls are short and synchronous; sending is async.
+Store calls are synchronous; given an `executor` (the daemon's store thread) they run there,
+so the event loop never blocks on the database. Sending is async.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
 import structlog
 
@@ -47,6 +51,7 @@ from alerts.ports import Channel, Outbox
 from store.mapper import from_recorded
 
 log = structlog.get_logger("alerts.delivery")
+T = TypeVar("T")
 
 
 def _utcnow() -> datetime:
@@ -77,6 +82,7 @@ class DeliveryWorker:
     monotonic: Callable[[], float] = time.monotonic
     rand: Callable[[], float] = random.random
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    executor: Executor | None = None  # where store calls run; None: inline in the event loop
     _buckets: dict[str, TokenBucket] = field(default_factory=dict, init=False)
 
     async def run(self, stop: asyncio.Event, *, poll_interval: float = 1.0) -> None:
@@ -91,13 +97,16 @@ class DeliveryWorker:
         now = self.clock()
         pending: list[Pending] = []
         result = PassResult()
-        for entry in self.outbox.pending_outbox(self.batch_size, now=now):
+        entries = await self._io(partial(self.outbox.pending_outbox, self.batch_size, now=now))
+        for entry in entries:
             if entry.topic != TOPIC:
                 continue
             try:
                 p = pending_from_entry(entry.key, entry.payload, entry.created_at, entry.attempts)
             except AlertError as exc:
-                self._give_up_unreadable(entry.key, entry.attempts, str(exc))
+                await self._io(
+                    partial(self._give_up_unreadable, entry.key, entry.attempts, str(exc))
+                )
                 result = _add(result, failed=1)
                 continue
             pending.append(p)
@@ -105,7 +114,38 @@ class DeliveryWorker:
             result = _merge(result, await self._deliver(batch))
         return result
 
+    async def _io(self, step: Callable[[], T]) -> T:
+        """Run a store step: in `executor` when one is given (the daemon's store thread), else inline."""
+        if self.executor is None:
+            return step()
+        return await asyncio.get_running_loop().run_in_executor(self.executor, step)
+
     async def _deliver(self, batch: Batch) -> PassResult:
+        lead = batch.lead
+        attempts = lead.attempts + 1
+        channel = self.channels.get(batch.channel)
+        skipped = await self._io(partial(self._prepare, batch, known=channel is not None))
+        if skipped is not None:
+            return skipped
+        if channel is None:
+            error = DeliveryError(
+                f"no channel named {batch.channel!r} is configured",
+                channel=batch.channel,
+                permanent=True,
+            )
+            return await self._io(partial(self._failed, batch, attempts, error))
+        wait = self._bucket(batch.channel).reserve(self.monotonic())
+        if wait > 0:
+            await self.sleep(wait)
+        try:
+            receipt = await channel.send(batch.alert)
+        except DeliveryError as error:
+            return await self._io(partial(self._failed, batch, attempts, error))
+        await self._io(partial(self._delivered, batch, attempts, receipt))
+        return PassResult(delivered=len(batch.members))
+
+    def _prepare(self, batch: Batch, *, known: bool) -> PassResult | None:
+        """Raise each member, skip a batch the trail shows delivered, fold members into the lead."""
         lead = batch.lead
         for member in batch.members:
             self._raise(member)
@@ -116,32 +156,16 @@ class DeliveryWorker:
                 )
             log.info("alert_already_delivered", channel=batch.channel, key=lead.message_key)
             return PassResult(skipped=len(batch.members))
-        channel = self.channels.get(batch.channel)
-        attempts = lead.attempts + 1
-        if channel is None:
-            error = DeliveryError(
-                f"no channel named {batch.channel!r} is configured",
-                channel=batch.channel,
-                permanent=True,
-            )
-            return self._failed(batch, attempts, error)
-        for member in batch.members:
-            if member is not lead:  # from here on the lead carries them: its trail lists them
-                self.outbox.mark_outbox(
-                    member.message_key,
-                    status="delivered",
-                    attempts=member.attempts,
-                    error=f"grouped into {lead.message_key}",
-                )
-        wait = self._bucket(batch.channel).reserve(self.monotonic())
-        if wait > 0:
-            await self.sleep(wait)
-        try:
-            receipt = await channel.send(batch.alert)
-        except DeliveryError as error:
-            return self._failed(batch, attempts, error)
-        self._delivered(batch, attempts, receipt)
-        return PassResult(delivered=len(batch.members))
+        if known:
+            for member in batch.members:
+                if member is not lead:  # from here on the lead carries them: its trail lists them
+                    self.outbox.mark_outbox(
+                        member.message_key,
+                        status="delivered",
+                        attempts=member.attempts,
+                        error=f"grouped into {lead.message_key}",
+                    )
+        return None
 
     def _bucket(self, name: str) -> TokenBucket:
         if name not in self._buckets:

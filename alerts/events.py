@@ -86,3 +86,7 @@ def failed(event: AlertFailed) -> NewEvent:
         stream_id=alert_stream(event.message_key),
         idempotency_key=f"alert:{event.message_key}:failed:{event.round}",
     )
+
+
+TRAIL_TYPES = ("AlertRaised", "AlertDelivered", "AlertFailed")
+"""The event types of the delivery trail, for `EventStore.read(event_types=...)`."""

@@ -12,7 +12,10 @@ without a token).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextvars
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -145,3 +148,30 @@ def require(
     if secret is None:  # resolve raises first; this keeps the type checker honest
         raise SecretError(f"{where}: missing {key}_env or {key}_file")
     return secret
+
+
+_SECRET_REQUEST = contextvars.ContextVar("parley_alerts_secret_request", default=False)
+
+
+class _DropSecretRequests(logging.Filter):
+    """Drops httpx's "HTTP Request: POST <url>" lines logged while a secret URL is in use."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _SECRET_REQUEST.get()
+
+
+@contextmanager
+def secret_url_request() -> Iterator[None]:
+    """Within this block (this task only), httpx does not log request lines, which carry the URL.
+
+    Slack and webhook URLs hold their token in the path; httpx logs every request's full URL at
+    INFO. Sending through a secret URL happens inside this block.
+    """
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _DropSecretRequests) for f in httpx_log.filters):
+        httpx_log.addFilter(_DropSecretRequests())
+    token = _SECRET_REQUEST.set(True)
+    try:
+        yield
+    finally:
+        _SECRET_REQUEST.reset(token)

@@ -24,6 +24,7 @@ from alerts.errors import DeliveryError
 from alerts.model import Alert, Delivery
 from alerts.render import facts, safe_url
 from alerts.secrets import Secret, require
+from alerts.secrets import secret_url_request as _quiet
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -147,8 +148,11 @@ class SlackChannel:
         """Post `alert`; see the module docstring for what raises `DeliveryError`."""
         payload = slack_message(alert)
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-                response = await client.post(self.url.reveal(), json=payload)
+            with _quiet():
+                async with httpx.AsyncClient(
+                    timeout=self.timeout, follow_redirects=False
+                ) as client:
+                    response = await client.post(self.url.reveal(), json=payload)
         except httpx.TimeoutException:
             raise DeliveryError(
                 f"slack channel {self.name}: timed out after {self.timeout}s", channel=self.name

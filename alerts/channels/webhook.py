@@ -28,6 +28,7 @@ import httpx
 from alerts.errors import DeliveryError
 from alerts.model import Alert, Delivery
 from alerts.secrets import Secret, require
+from alerts.secrets import secret_url_request as _quiet
 
 DEFAULT_TOLERANCE = 300.0
 
@@ -97,8 +98,11 @@ class WebhookChannel:
             "X-Parley-Alert-Key": alert.key,
         }
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-                response = await client.post(self.url.reveal(), content=body, headers=headers)
+            with _quiet():
+                async with httpx.AsyncClient(
+                    timeout=self.timeout, follow_redirects=False
+                ) as client:
+                    response = await client.post(self.url.reveal(), content=body, headers=headers)
         except httpx.TimeoutException:
             raise DeliveryError(
                 f"webhook channel {self.name}: timed out after {self.timeout}s", channel=self.name

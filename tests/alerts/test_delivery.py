@@ -273,3 +273,45 @@ def test_trail_events_round_trip_through_the_mapper() -> None:
     )
     assert from_recorded(rec) == e
     assert to_new_event(e, stream_id="s", idempotency_key="k").event_type == "AlertFailed"
+
+
+def test_worker_runs_store_calls_in_the_given_executor(store: Any, rx: Receiver) -> None:
+    """Given the daemon's store thread, the worker delivers the same way without blocking the loop on I/O."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _enqueue(store, (alert(), "hook"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        worker = _worker(store, rx, Clock(), executor=pool)
+        assert asyncio.run(worker.run_once()).delivered == 1
+    assert store.outbox_entry(f"{alert().key}@hook").status == "delivered"
+
+
+def test_alerts_service_delivers_until_stopped(sqlite_url: str, rx: Receiver) -> None:
+    """The service builds channels from config, delivers what the outbox holds, and stops cleanly."""
+    from alerts.config import parse_alerts
+    from alerts.service import AlertsService
+
+    store: Any = open_store(sqlite_url)
+    _enqueue(store, (alert(), "hook"))
+    config = parse_alerts(
+        {
+            "group_wait": 0,
+            "channels": {"hook": {"type": "webhook", "url": rx.url(), "secret_env": "K"}},
+        }
+    )
+
+    async def main() -> None:
+        service = AlertsService(
+            store=store, config=config, environ={"K": "signing-key-1"}, poll_interval=0.05
+        )
+        await service.start()
+        for _ in range(200):  # wait for the delivery, however long the machine takes (bounded)
+            if rx.requests:
+                break
+            await asyncio.sleep(0.05)
+        await service.stop()
+
+    asyncio.run(main())
+    assert len(rx.requests) == 1
+    assert store.outbox_entry(f"{alert().key}@hook").status == "delivered"
+    store.close()

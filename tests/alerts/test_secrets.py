@@ -71,3 +71,21 @@ def test_bad_secret_configuration_names_where_and_never_the_value(
     assert message in str(info.value)
     assert str(info.value).startswith("alerts channel 'mail'")
     assert "hunter2" not in str(info.value)
+
+
+def test_http_library_logs_never_carry_the_webhook_url(caplog: pytest.LogCaptureFixture) -> None:
+    """httpx logs each request's URL at INFO; while a channel sends, those lines are dropped."""
+    import asyncio
+    import logging
+
+    from alerts.channels.slack import SlackChannel
+    from alerts.channels.webhook import WebhookChannel
+    from tests.alerts.samples import alert
+    from tests.alerts.servers import http_receiver
+
+    with caplog.at_level(logging.DEBUG), http_receiver() as rx:
+        url = Secret(rx.url("/services/T0/B0/SUPERSECRET"))
+        asyncio.run(SlackChannel(name="s", url=url).send(alert()))
+        asyncio.run(WebhookChannel(name="w", url=url, secret=Secret("signing-key")).send(alert()))
+    assert len(rx.requests) == 2
+    assert "SUPERSECRET" not in caplog.text

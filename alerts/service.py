@@ -1,0 +1,84 @@
+"""The alerts delivery worker as a daemon service: `start()` builds the channels and starts the worker.
+
+Wiring (in the daemon's bootstrap; alerts knows nothing of the monitor):
+
+    config = parse_alerts(settings.alerts)
+    service = AlertsService(store=store, config=config, environ=os.environ, executor=store_thread)
+    await service.start()          # raises AlertConfigError/SecretError for a bad channel
+    ...
+    await service.stop()           # lets the alert in flight finish, then returns
+
+and, for the views' runner, `outbox_for=outbox_hook(store, PROJECTION, config.rules,
+channels=config.channel_names, link=...)` so view changes raise alerts in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from concurrent.futures import Executor
+
+import structlog
+
+from alerts.config import AlertsConfig, build_channels
+from alerts.delivery import DeliveryWorker
+from alerts.ports import Outbox
+
+log = structlog.get_logger("alerts.service")
+
+
+class AlertsService:
+    """Runs a `DeliveryWorker` for the life of the process. Construction does no I/O."""
+
+    name = "alerts"
+
+    def __init__(
+        self,
+        *,
+        store: Outbox,
+        config: AlertsConfig,
+        environ: Mapping[str, str],
+        executor: Executor | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._environ = environ
+        self._executor = executor
+        self._poll_interval = poll_interval
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.worker: DeliveryWorker | None = None
+
+    async def start(self) -> None:
+        """Build every channel (resolving secrets) and start delivering.
+
+        Raises `AlertConfigError` or `SecretError` naming the channel when one cannot be built.
+        """
+        channels = build_channels(self._config, self._environ)
+        self.worker = DeliveryWorker(
+            outbox=self._store,
+            channels=channels,
+            policy=self._config.retry,
+            group_wait=self._config.group_wait,
+            rates=self._config.rates,
+            executor=self._executor,
+        )
+        self._stop.clear()
+        self._task = asyncio.create_task(self._run(self.worker), name="alerts-delivery")
+        log.info("alerts_started", channels=sorted(channels), rules=len(self._config.rules))
+
+    async def _run(self, worker: DeliveryWorker) -> None:
+        while not self._stop.is_set():
+            try:
+                await worker.run(self._stop, poll_interval=self._poll_interval)
+            except Exception as exc:  # a database hiccup must not end delivery for good
+                log.error("alerts_pass_failed", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(self._poll_interval)
+
+    async def stop(self) -> None:
+        """Stop after the pass in progress (an alert being sent finishes and is recorded)."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
