@@ -107,7 +107,7 @@ def _exchange_cells(row: dict[str, Any]) -> list[str]:
         ", ".join(row["parties"]),
         "" if row["count"] is None else json.dumps(row["count"], ensure_ascii=False),
         ", ".join(row["categories"]),
-        row["due"] or "",
+        " ".join(str(d) for d in (row["due"], row.get("due_text")) if d),
         row["status"],
         str(row["times_reported"]),
         row["latest_quote"],

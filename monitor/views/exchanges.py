@@ -109,6 +109,7 @@ def render(key: str, bucket: Bucket) -> dict[str, Any] | None:
         "count": attrs.get("count"),
         "categories": agg["categories"],
         "due": attrs.get("due"),
+        "due_text": attrs.get("due_text"),
         "fulfilled": {
             "mentions": done["n"],
             "count": _number(done["count"]),
