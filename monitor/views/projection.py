@@ -89,6 +89,11 @@ class NegotiationProjection:
         self._window = revision_window
         self._agree = agree_window_days * DAY
         self._fulfil = fulfil_window_days * DAY
+        self.options = {
+            "revision_window": revision_window,
+            "agree_window_days": agree_window_days,
+            "fulfil_window_days": fulfil_window_days,
+        }
         self._handlers: dict[str, Callable[[ViewState, RecordedEvent, _Touched], None]] = {
             "PostPublished": self._on_post,
             "PostRevised": self._on_post,
@@ -98,7 +103,7 @@ class NegotiationProjection:
     # Projection protocol -------------------------------------------------------------------
     def initial_state(self) -> ViewState:
         """The state before any event."""
-        return ViewState.empty()
+        return ViewState.empty(self.options)
 
     def apply(self, state: ViewState, event: RecordedEvent) -> tuple[ViewState, list[RowChange]]:
         """Fold one event; return the state and the rows it changed (sorted by view and key)."""
@@ -125,6 +130,11 @@ class NegotiationProjection:
             raise ViewError(
                 f"projection {self.name!r}: saved state has format {found!r}, this version reads "
                 f"format {FORMAT}; rebuild the views with `parley views --rebuild`"
+            )
+        if data.get("options") != self.options:
+            raise ViewError(
+                f"projection {self.name!r}: the views were built with {data.get('options')}, "
+                f"not {self.options}; rebuild them with `parley views --rebuild`"
             )
         state = ViewState.load(data)
         for view in VIEWS:

@@ -46,10 +46,11 @@ class ViewState:
         self.topic_sig: dict[str, responses.Signature] = {}
 
     @classmethod
-    def empty(cls) -> ViewState:
-        """No post seen yet."""
+    def empty(cls, options: dict[str, Any]) -> ViewState:
+        """No post seen yet, under the projection's `options` (saved, so a mismatch is caught)."""
         data: dict[str, Any] = {
             "format": FORMAT,
+            "options": dict(options),
             "seq": 0,
             "newest": None,
             "posts": {},

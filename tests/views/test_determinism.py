@@ -107,3 +107,33 @@ def test_rows_from_changes_equal_rows_rendered_from_the_final_state(steps):
             if row is not None:
                 rendered.setdefault(view, {})[key] = row
     assert _canonical(rendered) == _canonical(rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(step, max_size=25))
+def test_revisions_and_withdrawals_leave_what_the_final_versions_say(steps):
+    """After any history of revisions and withdrawals, demands and proposals are exactly those of
+    the posts' final versions, published once each (provenance aside: it names the revisions)."""
+    # one fixed time per post, so "latest" never depends on which event carried the text
+    steps = [(a, pid, lines, int(pid[1:]) * 10) for a, pid, lines, _ in steps]
+    history = _events(steps)
+    final: dict[str, Any] = {}
+    for ev in history:
+        if type(ev).__name__ == "PostWithdrawn":
+            final.pop(ev.post_id, None)
+        else:
+            final[ev.post.post_id] = ev.post
+    proj = projection(revision_window=100)
+    _, replayed = fold(proj, recorded(history))
+    _, fresh = fold(proj, recorded([published(p) for _, p in sorted(final.items())]))
+
+    def strip(rows: dict[str, Any]) -> dict[str, Any]:
+        return {
+            view: {
+                k: {c: v for c, v in row.items() if c != "provenance"}
+                for k, row in rows.get(view, {}).items()
+            }
+            for view in ("open_demands", "proposals")
+        }
+
+    assert _canonical(strip(replayed)) == _canonical(strip(fresh))

@@ -361,3 +361,12 @@ def test_state_saved_by_another_version_is_refused():
     """Loading a state of an unknown format raises ViewError asking for a rebuild."""
     with pytest.raises(ViewError, match="rebuild"):
         projection().load_state({"format": 99})
+
+
+def test_state_saved_under_other_windows_is_refused():
+    """Views built with other windows are not silently continued with these: rebuild."""
+    saved = projection(revision_window=10).dump_state(
+        projection(revision_window=10).initial_state()
+    )
+    with pytest.raises(ViewError, match="rebuild"):
+        projection(revision_window=20).load_state(saved)
