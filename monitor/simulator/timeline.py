@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -179,8 +179,3 @@ class Timeline:
             done=at >= self.last,
             version=digest[:16],
         )
-
-
-def with_modified(post: Post, when: datetime, **changes: Any) -> Post:
-    """`post` with `changes` applied and `modified` set to `when`."""
-    return replace(post, modified=when, **changes)

@@ -1,5 +1,8 @@
 """Stable post identity, the same for every source kind (see docs/sources.md, "Post identity").
 
+Tracking parameters (`utm_*`, `fbclid`, `gclid`, `at_*`, `ns_*`, `ocid`, `cmpid`) are dropped from
+any id or URL first: they change from poll to poll and say nothing about which post it is.
+
 1. The publisher's id (RSS guid, Atom id, JSON-LD @id, JSON Feed id, the html kind's `id` selector),
    verbatim, except that an id of the form `<page URL>#<fragment>` or `#<fragment>` becomes just
    `<fragment>`, where `<page URL>` is the page's own (canonical) address: so ids survive a page
@@ -14,7 +17,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import unquote_plus, urldefrag, urlsplit, urlunsplit
+
+_TRACKING_PREFIXES = ("utm_", "at_", "ns_")
+_TRACKING_NAMES = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "ocid", "cmpid", "mc_cid", "mc_eid"}
+)
+
+
+def without_tracking(url: str) -> str:
+    """`url` without tracking query parameters; anything that is not an http(s) URL is returned as is."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.query:
+        return url
+    pairs = parts.query.split("&")
+    kept = [p for p in pairs if not _is_tracking(unquote_plus(p.split("=", 1)[0]).lower())]
+    if len(kept) == len(pairs):
+        return url  # untouched, byte for byte
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def _is_tracking(name: str) -> bool:
+    return name in _TRACKING_NAMES or name.startswith(_TRACKING_PREFIXES)
 
 
 def _key(url: str) -> tuple[str, str, str, str]:
@@ -51,9 +75,9 @@ def stable_id(
     home_urls: Iterable[str],
 ) -> str:
     """The post's stable id by the rules in this module's docstring."""
-    homes = tuple(home_urls)
+    homes = tuple(without_tracking(h) for h in home_urls)
     if publisher_id is not None and str(publisher_id).strip():
-        return reduce_to_fragment(str(publisher_id).strip(), homes)
+        return reduce_to_fragment(without_tracking(str(publisher_id).strip()), homes)
     if url.strip():
-        return reduce_to_fragment(url.strip(), homes)
+        return reduce_to_fragment(without_tracking(url.strip()), homes)
     return derived_id(title, published_raw)

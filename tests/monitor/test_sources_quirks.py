@@ -180,3 +180,22 @@ def test_fixture_walker_finds_and_parses_our_own_data_folder() -> None:
         if spec["kind"] == "html":
             continue  # the html kind needs selectors; a walker cannot guess them
         assert _sniff(document, document.read_bytes()) == spec["kind"], document.name
+
+
+def test_link_used_as_id_drops_tracking_parameters() -> None:
+    """A link with ?utm_source=rss gives the same id as the bare link, so a changing campaign tag never duplicates a post."""
+    _, page = _parse(DATA / "rss_cdata_no_guid.expected.json")
+    assert page.posts[0].post_id == "https://news.example.com/live/talks/updates/1001"
+
+
+def test_tracking_parameters_are_removed_and_other_urls_kept_byte_for_byte() -> None:
+    """Only tracking parameters go; a URL without them (percent-encoding included) is unchanged."""
+    from monitor.sources._identity import without_tracking
+
+    assert (
+        without_tracking("https://x.example/a?utm_source=rss&id=5&at_medium=RSS#f")
+        == "https://x.example/a?id=5#f"
+    )
+    bbc = "https://www.bbc.co.uk/news/live/c0k?post=asset%3Aabc-1#post"
+    assert without_tracking(bbc) == bbc
+    assert without_tracking("tag:news.example.com,2025:utm_x") == "tag:news.example.com,2025:utm_x"
