@@ -60,11 +60,12 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     )
     mentions = raw_mentions(text, alias_hits, pack)
     pair = main_pair(mentions, pack)
+    sentences = tuple(split_sentences(text, pack.markers.clause_break))
     return Context(
         text=text,
         pack=pack,
-        sentences=tuple(split_sentences(text, pack.markers.clause_break)),
-        mentions=tuple(resolve(text, mentions, pair)),
+        sentences=sentences,
+        mentions=tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences])),
         topics=topics,
         cues=cues,
         pair=pair,
@@ -93,7 +94,9 @@ def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | No
 def _actor(ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]) -> tuple[Mention | None, bool]:
     """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
     rule = cue.rule
-    owner = owner_of(ctx, cue, clause)
+    if kind in _OUTCOMES and not rule.noun and is_noun_use(ctx, cue):
+        return None, True  # "their return", "the exchange": a mention of the act, not a claim
+    owner = owner_of(ctx, cue, clause) if kind not in _OUTCOMES or rule.noun else None
     if rule.agent == "from":
         return _from_agent(ctx, cue, clause), False
     if rule.agent == "speaker":
@@ -137,7 +140,7 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Cla
         kind, rule_name = rule.future, f"{rule.rule}-future"
     if kind in _OUTCOMES and (is_irrealis(ctx, cue, clause) or _is_complement(ctx, cue, clause)):
         return []
-    if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause):
+    if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause, kind):
         return []
     holder, unowned = _actor(ctx, cue, kind, sentence, clause)
     if unowned:
@@ -236,6 +239,11 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
             position += 1
         index = position
         while index < len(cues) and cues[index].start < sentence.end:
-            claims.extend(read_cue(ctx, cues[index], sentence, post))
+            found = read_cue(ctx, cues[index], sentence, post)
+            claims.extend(found)
+            start = cues[index].start
             index += 1
+            if found:  # the first rule that reads at a place wins; the others there are skipped
+                while index < len(cues) and cues[index].start == start:
+                    index += 1
     return merge(claims)

@@ -132,7 +132,8 @@ class KeywordIndex:
         return False
 
     def scan(self, text: str) -> tuple[list[tuple[int, int, str]], list[Hit], list[Hit]]:
-        """Alias spans with their normalised text, cue hits and topic hits, left to right."""
+        """Alias spans with their normalised text, every cue hit (sorted by start, then pattern order:
+        several rules may start at one place, the reader tries them in order) and topic hits."""
         low = lower_same_length(text)
         size = len(text)
         aliases: list[tuple[int, int, str]] = []
@@ -154,7 +155,7 @@ class KeywordIndex:
             cue_hits.extend((m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start())
         for i, regex in self._topic_always:
             topic_hits.extend((m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start())
-        return _longest(aliases), _first_wins(cue_hits), _first_wins(topic_hits)
+        return _longest(aliases), sorted(cue_hits), _longest_hits(topic_hits)
 
     @staticmethod
     def _try(
@@ -179,9 +180,9 @@ def _longest(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     return out
 
 
-def _first_wins(hits: list[Hit]) -> list[Hit]:
-    """At one start the earlier pattern wins (regex alternation order); later overlaps are dropped."""
-    hits.sort(key=lambda h: (h[0], h[2]))
+def _longest_hits(hits: list[Hit]) -> list[Hit]:
+    """At one start the longest match wins (then the earlier pattern); later overlaps are dropped."""
+    hits.sort(key=lambda h: (h[0], -h[1], h[2]))
     out: list[Hit] = []
     end = -1
     for hit in hits:

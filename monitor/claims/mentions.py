@@ -35,7 +35,8 @@ def _possessive_after(text: str, end: int) -> bool:
 
 
 def _is_object(text: str, start: int, pack: RulesPack) -> bool:
-    return pack.markers.object_end.search(text, max(0, start - 90), start) is not None
+    line_start = text.rfind("\n", 0, start) + 1
+    return pack.markers.object_end.search(text, max(line_start, start - 90), start) is not None
 
 
 def raw_mentions(text: str, alias_hits: list[tuple[int, int, str]], pack: RulesPack) -> list[Mention]:
@@ -93,14 +94,27 @@ def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
     return tuple(sorted(ranked[:2]))
 
 
-def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...]) -> list[Mention]:
-    """Give each pronoun, "who" and group mention the code it points to ("" when unknown)."""
-    out: list[Mention] = []
-    last_subject = ""
-    last_subject_person = ""
-    last_person = ""
-    previous: Mention | None = None
+def _first_subject(mentions: list[Mention], start: int, end: int, person: bool) -> str:
     for m in mentions:
+        if start <= m.start < end and m.code and not m.obj and (m.person or not person):
+            return m.code
+    return ""
+
+
+def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences: list[tuple[int, int]]) -> list[Mention]:
+    """Give each pronoun, "who" and group mention the code it points to ("" when unknown).
+
+    A pronoun points to the nearest actor named before it in its sentence who is not an object
+    (a person for "he"/"she"); failing that, to the subject (the first such actor) of the
+    sentences before it, nearest first.
+    """
+    out: list[Mention] = []
+    previous: Mention | None = None
+    bounds = sorted(sentences)
+    index = 0
+    for m in mentions:
+        while index + 1 < len(bounds) and bounds[index + 1][0] <= m.start:
+            index += 1
         code = m.code
         if m.form == "group":
             code = pair[0] if pair else ""
@@ -108,7 +122,18 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...]) -> list[M
             gap = text[previous.end : m.start] if previous else "x"
             code = previous.code if previous and gap.strip(" ,") == "" else ""
         elif m.form == "pronoun":
-            code = (last_subject_person or last_person or last_subject) if m.person else last_subject
+            code = ""
+            sentence_start = bounds[index][0] if bounds else 0
+            for earlier in reversed(out):
+                if earlier.start < sentence_start:
+                    break
+                if earlier.code and not earlier.obj and (earlier.person or not m.person):
+                    code = earlier.code
+                    break
+            back = index - 1
+            while not code and back >= 0 and back >= index - 3:
+                code = _first_subject(out, bounds[back][0], bounds[back][1], m.person)
+                back -= 1
         resolved = m if code == m.code else Mention(
             start=m.start,
             end=m.end,
@@ -119,11 +144,5 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...]) -> list[M
             obj=m.obj,
         )
         out.append(resolved)
-        if code and not m.obj:
-            last_subject = code
-            if m.person:
-                last_subject_person = code
-        if code and m.person and m.form == "name":
-            last_person = code
         previous = resolved
     return out

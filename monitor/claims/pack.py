@@ -50,6 +50,7 @@ class Markers:
     person_pronouns: frozenset[str]
     clause_break: re.Pattern[str]
     determiner_end: re.Pattern[str]
+    container: re.Pattern[str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -129,6 +130,7 @@ def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
         pronoun=_pronouns([*m["pronouns_person"], *m["pronouns_any"]]),
         person_pronouns=frozenset(p.lower() for p in m["pronouns_person"]),
         clause_break=re.compile(_alternation(re.escape(b) for b in m["clause_breaks"]), re.IGNORECASE),
+        container=_words(m["containers"]),
         determiner_end=re.compile(rf"(?<!\w)(?:{_alternation(m['determiners'])})\s+(?:\w+\s+)?$", re.IGNORECASE),
     )
 

@@ -40,6 +40,7 @@ MARKERS = (
     "clause_breaks",
     "determiners",
     "titles",
+    "containers",
 )
 _NO_PLURAL = ("ese", "sh", "ch", "ss", "s", "x", "z", "i")
 

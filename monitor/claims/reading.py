@@ -15,9 +15,12 @@ from monitor.claims.segment import Sentence
 
 _BY_AGENT = re.compile(r"\s+(?:by|from)\s+(?:the\s+)?$", re.IGNORECASE)
 _CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGNORECASE)
-_ANAPHOR = re.compile(r"\b(?:it|this|that|such|these|those|them)\b", re.IGNORECASE)
+_ANAPHOR = re.compile(r"\b(?:it|this|such|these|those|them)\b", re.IGNORECASE)
 _LIST_GAP = re.compile(r"^[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$", re.IGNORECASE)
-_NOUN_KINDS_OK = ("demand", "proposal", "rejection", "agreement")
+_ADJECTIVES = frozenset(
+    "key main new latest initial final fresh previous earlier own repeated renewed formal written "
+    "official draft revised original central core first second third long-standing longstanding".split()
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,9 +64,12 @@ def is_negated(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention |
     return ctx.pack.markers.negation.search(window) is not None
 
 
-def is_hypothetical(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int]) -> bool:
-    """A condition anywhere in the sentence, or a hedge earlier in the clause."""
-    if ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end):
+def is_hypothetical(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], kind: str) -> bool:
+    """A condition that opens the sentence or comes before the cue ("If Russia is serious, it will
+    agree"), a condition after an agreement ("will release them if ..."), or a hedge before the
+    cue in its clause ("hopes they will agree")."""
+    condition = ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end)
+    if condition is not None and (condition.start() < cue.start or kind in ("agreement", "fulfilment")):
         return True
     return ctx.pack.markers.hedge.search(ctx.text, clause[0], cue.start) is not None
 
@@ -101,14 +107,10 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
         gap = ctx.text[m.end : cue.start]
         if len(gap.split()) > 3 or not m.code:
             return None
-        if m.possessive or (m.form == "name" and len(gap.split()) <= 2 and not _possessive_gap(gap)):
+        if m.possessive or (m.form == "name" and all(w.lower() in _ADJECTIVES for w in gap.split())):
             return m
         return None
     return None
-
-
-def _possessive_gap(gap: str) -> bool:
-    return bool(re.search(r"\b(?:of|to|for|with|and|in|on)\b", gap))
 
 
 def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
@@ -159,8 +161,12 @@ def previous_subject(ctx: Context, sentence: Sentence) -> Mention | None:
 
 
 def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
+    """Where a cue's object ends: at the next verb cue in the clause. A noun cue in between
+    ("refusing to meet Ukraine's demand to cease fire") is part of the object."""
     for other in ctx.cues:
         if other.start >= cue.end and other.start < clause[1] and other.rule.agent != "speaker":
+            if is_noun_use(ctx, other) or owner_of(ctx, other, clause) is not None:
+                continue
             return other.start
     return clause[1]
 
@@ -174,6 +180,10 @@ def topics_of(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int
         t for t in ctx.topics
         if t.start >= cue.end and t.start < end and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
+    if cue.rule.kind == "fulfilment" and after:
+        blocker = ctx.pack.markers.container.search(ctx.text, cue.end, after[0].start)
+        if blocker is not None:
+            after = [t for t in after if t.start < blocker.start()]
     strong = [t for t in after if t.strong]
     if strong:
         chosen = [strong[0]]
