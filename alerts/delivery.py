@@ -148,7 +148,7 @@ class DeliveryWorker:
         """Raise each member, skip a batch the trail shows delivered, fold members into the lead."""
         lead = batch.lead
         for member in batch.members:
-            self._raise(member)
+            self._raise(member, grouped_into="" if member is lead else lead.message_key)
         if self._already_delivered(lead.message_key):
             for member in batch.members:
                 self.outbox.mark_outbox(
@@ -172,7 +172,7 @@ class DeliveryWorker:
             self._buckets[name] = TokenBucket(rate=self.rates.get(name, 0.0))
         return self._buckets[name]
 
-    def _raise(self, p: Pending) -> None:
+    def _raise(self, p: Pending, *, grouped_into: str) -> None:
         if p.attempts > 0:
             return  # raised on the first attempt
         self.outbox.append(
@@ -184,6 +184,7 @@ class DeliveryWorker:
                         channel=p.channel,
                         alert=p.alert.to_payload(),
                         raised_at=self.clock().isoformat(),
+                        grouped_into=grouped_into,
                     )
                 )
             ]
@@ -209,6 +210,7 @@ class DeliveryWorker:
                         attempts=attempts,
                         delivered_at=receipt.at.isoformat(),
                         covers=[m.message_key for m in batch.members if m is not lead],
+                        alert=batch.alert.to_payload(),
                     )
                 )
             ]

@@ -31,6 +31,7 @@ class AlertRaised:
     channel: str
     alert: dict[str, Any]
     raised_at: str  # ISO 8601
+    grouped_into: str = ""  # the message key that carries this one, when grouped with others
 
 
 @domain_event("AlertDelivered", version=1)
@@ -46,6 +47,9 @@ class AlertDelivered:
     attempts: int
     delivered_at: str
     covers: list[str] = field(default_factory=list)  # message keys grouped into this one
+    alert: dict[str, Any] = field(
+        default_factory=dict
+    )  # the alert exactly as sent (merged if grouped)
 
 
 @domain_event("AlertFailed", version=1)

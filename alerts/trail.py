@@ -60,6 +60,7 @@ def trail_rows(trail: Iterable[object], pending: Iterable[OutboxEntry] = ()) -> 
                 title=_title(e.alert),
                 status="pending",
                 at=e.raised_at,
+                detail=f"grouped into {e.grouped_into}" if e.grouped_into else "",
             )
         elif isinstance(e, events.AlertDelivered | events.AlertFailed):
             base = rows.get(e.message_key) or TrailRow(
@@ -68,6 +69,7 @@ def trail_rows(trail: Iterable[object], pending: Iterable[OutboxEntry] = ()) -> 
             if isinstance(e, events.AlertDelivered):
                 rows[e.message_key] = replace(
                     base,
+                    title=_title(e.alert) or base.title,
                     status="delivered",
                     attempts=e.attempts,
                     at=e.delivered_at,
@@ -84,6 +86,11 @@ def trail_rows(trail: Iterable[object], pending: Iterable[OutboxEntry] = ()) -> 
                 rows[e.message_key] = replace(
                     base, status="failed", attempts=e.attempts, at=e.failed_at, detail=e.error
                 )
+                for covered in e.covers:
+                    if covered in rows:
+                        rows[covered] = replace(
+                            rows[covered], status="failed", detail=f"grouped into {e.message_key}"
+                        )
     for entry in pending:
         payload = entry.payload
         known = rows.get(entry.key)

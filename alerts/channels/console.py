@@ -32,6 +32,7 @@ def alert_text(alert: Alert) -> Text:
     url = safe_url(alert.post_url)
     if url:
         text.append(url, style="underline")
+    text.rstrip()
     return text
 
 

@@ -16,6 +16,7 @@ from alerts.delivery import DeliveryWorker
 from alerts.outbox import message_for
 from alerts.policy import RetryPolicy
 from alerts.secrets import Secret
+from alerts.trail import trail_rows
 from store import open_store
 from store.mapper import from_recorded, to_new_event
 from tests.alerts.samples import alert
@@ -212,7 +213,15 @@ def test_changes_to_one_row_within_group_wait_are_one_message(store: Any, rx: Re
     assert "count now 1200" in sent["summary"]
     delivered = _trail(store, "x:status:3@hook")[-1]
     assert sorted(delivered.covers) == [f"{first.key}@hook", "x:changed:2@hook"]
+    assert delivered.alert["change"] == "new"  # the trail keeps the alert exactly as sent
     assert store.outbox_entry("x:changed:2@hook").status == "delivered"
+    rows = trail_rows([from_recorded(r) for r in store.read(event_types=list(events.TRAIL_TYPES))])
+    assert [(r.id, r.status, r.detail) for r in rows] == [
+        (f"{first.key}@hook", "delivered", "grouped into x:status:3@hook"),
+        ("x:changed:2@hook", "delivered", "grouped into x:status:3@hook"),
+        ("x:status:3@hook", "delivered", "200 ok"),
+    ]
+    assert rows[2].title.startswith("New: ")
 
 
 def test_rate_limit_spaces_sends_on_one_channel(store: Any, rx: Receiver) -> None:
