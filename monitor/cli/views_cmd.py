@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,6 +45,14 @@ def views_command(  # noqa: PLR0917  (typer maps each option to one parameter)
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Forget the views and replay the whole log into them.")
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="POSITION|TIME",
+            help="The views as they were at a log position or an ISO 8601 time (computed in memory, nothing written).",
+        ),
+    ] = None,
 ) -> None:
     """Show open demands, agreed exchanges and proposals, after catching up with the log."""
     from monitor.claims import load_pack
@@ -52,18 +61,48 @@ def views_command(  # noqa: PLR0917  (typer maps each option to one parameter)
     from store.errors import ConcurrencyError
 
     names = check_views(view or ())
+    when = _parse_as_of(as_of)
+    if when is not None and rebuild:
+        raise typer.BadParameter("cannot be combined with --rebuild", param_hint="--as-of")
     pack = load_pack(actor_files=actors or (), rules_dirs=rules or ())
     with open_store(ctx.obj.db_url) as store:
+        if when is not None:
+            from monitor.views import position_at, views_as_of
+
+            position = when if isinstance(when, int) else position_at(store, when)
+            data = views_as_of(store, build_projection(pack), position, views=names)
+            _output(data, as_json)
+            return
         if rebuild:
             store.reset_projection(PROJECTION)
         # another process (the daemon) moving the views on meanwhile leaves them current
         with contextlib.suppress(ConcurrencyError):
             catch_up(store, build_projection(pack))
         data = read_views(store, views=names)
+    _output(data, as_json)
+
+
+def _parse_as_of(value: str | None) -> int | datetime | None:
+    """A log position (digits) or a time (ISO 8601; UTC when it names no zone)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is neither a log position nor an ISO 8601 time", param_hint="--as-of"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _output(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2))
-        return
-    _print_tables(data)
+    else:
+        _print_tables(data)
 
 
 def _clean(value: Any) -> str:

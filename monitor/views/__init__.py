@@ -8,6 +8,8 @@ Public surface:
 - `ViewsService(database_url, projection, outbox_for=...)`: the daemon's service (async
   `start()`/`stop()`), following the log in a thread on its own store connection.
 - `read_views(store, views=())`: the stored rows, `{"open_demands": {"rows": [...]}, ...}`.
+- `views_as_of(store, projection, position)`: the views as they were at an earlier position,
+  folded in memory (nothing written); `position_at(store, moment)` finds that position.
 - `VIEWS`, `PROJECTION`; errors `ViewError`, `UnknownViewError`.
 """
 
@@ -23,7 +25,9 @@ from monitor.views.service import (
     check_views,
     follow,
     make_runner,
+    position_at,
     read_views,
+    views_as_of,
 )
 from monitor.views.state import VIEWS
 
@@ -39,5 +43,7 @@ __all__ = [
     "check_views",
     "follow",
     "make_runner",
+    "position_at",
     "read_views",
+    "views_as_of",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -105,6 +106,38 @@ def read_views(
         view: {"rows": [dict(row) for row in store.view_rows(projection, view)]}
         for view in check_views(views)
     }
+
+
+def views_as_of(
+    store: EventStore,
+    projection: NegotiationProjection,
+    position: int,
+    *,
+    views: Iterable[str] = (),
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The views as they were just after log position `position`, folded in memory.
+
+    Writes nothing: the stored views and their checkpoint are untouched. Shaped as `read_views`.
+    """
+    names = check_views(views)
+    state = projection.initial_state()
+    for event in store.read(1, to_position=position, batch_size=BATCH_SIZE):
+        state, _ = projection.apply(state, event)
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for (view, _key), row in sorted(state.emitted.items()):
+        if view in rows:
+            rows[view].append(row)
+    return {name: {"rows": rows[name]} for name in names}
+
+
+def position_at(store: EventStore, moment: datetime) -> int:
+    """The last log position recorded at or before `moment` (0 when none was)."""
+    found = 0
+    for event in store.read(1, batch_size=BATCH_SIZE):
+        if event.recorded_at > moment:
+            break
+        found = event.position
+    return found
 
 
 class ViewsService:

@@ -193,3 +193,43 @@ def test_views_service_follows_the_log_until_stopped(db_url: str):
 
     views = asyncio.run(scenario())
     assert [r["key"] for r in views["open_demands"]["rows"]] == ["UKR|ceasefire|*"]
+
+
+def test_views_as_of_shows_an_earlier_state_and_writes_nothing(sqlite_url: str):
+    """The views at an earlier position are folded in memory; the stored views stay as they are."""
+    from monitor.views import views_as_of
+
+    v1 = post("p1", "demand UKR ceasefire")
+    with open_store(sqlite_url) as store:
+        store.append(new_events([published(v1), withdrawn(v1)]))
+        catch_up(store, NegotiationProjection(script_extract, name=PROJECTION))
+        earlier = views_as_of(store, NegotiationProjection(script_extract, name=PROJECTION), 1)
+        assert [r["key"] for r in earlier["open_demands"]["rows"]] == ["UKR|ceasefire|*"]
+        assert read_views(store)["open_demands"]["rows"] == []
+
+
+def test_parley_views_as_of_writes_nothing(sqlite_url: str):
+    """`parley views --as-of POSITION` prints every view and moves no checkpoint."""
+    with open_store(sqlite_url) as store:
+        store.append(new_events([published(post("p1", "demand UKR ceasefire"))]))
+    result = CliRunner().invoke(app, ["--db", sqlite_url, "views", "--json", "--as-of", "1"])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(result.stdout)) == ["agreed_exchanges", "open_demands", "proposals"]
+    with open_store(sqlite_url) as store:
+        assert store.checkpoint(PROJECTION) == (0, None)
+
+
+def test_parley_views_as_of_a_time_before_the_log_is_empty(sqlite_url: str):
+    """`--as-of TIME` takes the last event recorded by then; before the first event, no rows."""
+    with open_store(sqlite_url) as store:
+        store.append(new_events([published(post("p1", "demand UKR ceasefire"))]))
+    result = CliRunner().invoke(
+        app, ["--db", sqlite_url, "views", "--json", "--as-of", "2000-01-01T00:00:00"]
+    )
+    assert result.exit_code == 0, result.output
+    assert all(v["rows"] == [] for v in json.loads(result.stdout).values())
+    bad = CliRunner().invoke(
+        app, ["--db", sqlite_url, "views", "--as-of", "yesterday"], env={"COLUMNS": "300"}
+    )
+    assert bad.exit_code == 2
+    assert "neither a log position nor an ISO 8601 time" in bad.output
