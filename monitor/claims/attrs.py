@@ -28,6 +28,7 @@ _COUNT = re.compile(
     rf"(?<![\w,.-])(?:more than |over |about |around |nearly |almost |some |at least |up to )?({_NUM})"
     rf"(?:[- ](hundred|thousand|million))?(?![\w-])(?!\s*(?:-|–|to|or)\s*(?:\d|{_NUMWORD})[- ]?(?:hours?|days?|weeks?|months?))"
     r"(?!\s*(?:-|–|to)?\s*(?:hours?|days?|weeks?|months?|years?|per ?cent|%|km|miles|kilomet|o'clock|am|pm|gmt|bst|utc))"
+    r"(?!\s+(?:\w+\s+)?(?:sides?|countries|leaders|delegations|parties|rounds?|times|presidents|nations|governments|teams|stages|phases|points)\b)"
     r"|\b(dozens|hundreds|thousands|scores)\b",
     re.IGNORECASE,
 )
@@ -56,7 +57,7 @@ _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name
 _DEADLINE = re.compile(
     r"\b(?:(?:by|before|until|at) )?(?:the )?end of (?:the |this |next )?(week|month|year)\b"
     r"|\b(next|this|the coming) (week|month|year)\b"
-    r"|\b(tomorrow|tonight|today)\b"
+    r"|\b(tomorrow)\b"
     r"|\bwithin (?:the next )?(\d+|" + _NUMWORD + r"|a) (days?|weeks?|months?)\b"
     r"|\b(?:by|on|before|until|next) (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
     r"|\b(?:by|on|before|until) (\d{1,2}) (january|february|march|april|may|june|july|august|september|october|november|december)\b"

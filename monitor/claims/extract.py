@@ -44,6 +44,20 @@ _COMPLEMENT = re.compile(r"^\W*(?:\w+\W+){0,3}to\s*$", re.IGNORECASE)
 _PLACE = re.compile(r"\b(?:in|at)\s+((?-i:[A-Z][\w'’-]+)(?:\s+(?:or|and)\s+(?-i:[A-Z][\w'’-]+))?)")
 
 
+_MEETING = re.compile(r"\b(?:meet(?:ing|s)?|summit|talks)\s+(?:between|with|of)\s+", re.IGNORECASE)
+
+
+def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
+    """A meeting "between Zelensky and Putin": two named people of different actors make a
+    leaders' meeting even without the words "leaders" or "presidents"."""
+    hits = []
+    for m in _MEETING.finditer(text):
+        people = [x for x in mentions if x.person and x.form == "name" and m.end() <= x.start < m.end() + 80]
+        if len({x.code for x in people}) >= 2:
+            hits.append(TopicHit(start=m.start(), end=max(x.end for x in people[:2]), topic="leaders_meeting", strong=True))
+    return hits
+
+
 def build_context(post: Post, pack: RulesPack) -> Context | None:
     """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
@@ -59,6 +73,10 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         if not any(t.start <= s and e <= t.end and t.end - t.start > e - s for t in topics)
     )
     mentions = raw_mentions(text, alias_hits, pack)
+    meetings = people_meetings(text, mentions)
+    if meetings:
+        kept = [t for t in topics if not any(m.start <= t.start < m.end for m in meetings)]
+        topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))
     pair = main_pair(mentions, pack)
     sentences = tuple(split_sentences(text, pack.markers.clause_break))
     return Context(
@@ -114,7 +132,9 @@ def _actor(ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[
     return found, False
 
 
-def _extra_attrs(ctx: Context, topic: TopicHit, sentence: Sentence, clause: tuple[int, int], actor: str) -> dict[str, Any]:
+def _extra_attrs(
+    ctx: Context, topic: TopicHit, sentence: Sentence, clause: tuple[int, int], actor: str, counterpart: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if topic.topic == "peace_terms":
         out["document"] = ctx.text[topic.start : topic.end].lower()
@@ -126,7 +146,7 @@ def _extra_attrs(ctx: Context, topic: TopicHit, sentence: Sentence, clause: tupl
         if place:
             out["place"] = [p.strip() for p in re.split(r"\s+(?:or|and)\s+", place.group(1))]
     elif topic.topic == "mediation":
-        out["mediator"] = actor
+        out["mediator"] = counterpart or actor
     return out
 
 
@@ -170,7 +190,7 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Cla
     claims = []
     for topic in topics:
         attrs = attributes.attrs_for(topic.topic, stretch, post.published)
-        attrs.update(_extra_attrs(ctx, topic, sentence, clause, actor))
+        attrs.update(_extra_attrs(ctx, topic, sentence, clause, actor, counterpart))
         if counterpart and kind not in _OUTCOMES:
             attrs["counterpart"] = counterpart
         claims.append(

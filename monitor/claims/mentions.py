@@ -82,12 +82,12 @@ def raw_mentions(text: str, alias_hits: list[tuple[int, int, str]], pack: RulesP
 
 
 def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
-    """The post's two most named state or group actors: whom "the two sides" means."""
+    """The post's two state or group actors most named as subjects: whom "the two sides" means."""
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
     for m in mentions:
         actor = pack.actors.get(m.code)
-        if m.form == "name" and actor is not None and actor.kind in _STATE_KINDS:
+        if m.form == "name" and not m.obj and actor is not None and actor.kind in _STATE_KINDS:
             counts[m.code] += 1
             first.setdefault(m.code, m.start)
     ranked = sorted(counts, key=lambda c: (-counts[c], first[c]))
@@ -134,12 +134,13 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences
             while not code and back >= 0 and back >= index - 3:
                 code = _first_subject(out, bounds[back][0], bounds[back][1], m.person)
                 back -= 1
+        person = previous.person if m.form == "who" and previous is not None and code else m.person
         resolved = m if code == m.code else Mention(
             start=m.start,
             end=m.end,
             code=code,
             form=m.form,
-            person=m.person,
+            person=person,
             possessive=m.possessive,
             obj=m.obj,
         )

@@ -15,7 +15,8 @@ from monitor.claims.segment import Sentence
 
 _BY_AGENT = re.compile(r"\s+(?:by|from)\s+(?:the\s+)?$", re.IGNORECASE)
 _CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGNORECASE)
-_ANAPHOR = re.compile(r"\b(?:it|this|such|these|those|them)\b", re.IGNORECASE)
+_ANAPHOR_AFTER = re.compile(r"^\W*(?:\w+\W+){0,2}?(?:it|this|that|them|these|those)\b", re.IGNORECASE)
+_ANAPHOR_BEFORE = re.compile(r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(?:idea|plan|proposal|offer|demand|meeting|deal|request|condition|step|option)s?\b", re.IGNORECASE)
 _LIST_GAP = re.compile(r"^[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$", re.IGNORECASE)
 _ADJECTIVES = frozenset(
     "key main new latest initial final fresh previous earlier own repeated renewed formal written "
@@ -201,7 +202,10 @@ def topics_of(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int
     ]  # fmt: skip
     if before:
         return [before[-1]]
-    if _ANAPHOR.search(ctx.text, clause[0], clause[1]) is None:
+    if not (
+        _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
+        or _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
+    ):
         return []
     earlier = [s for s in ctx.sentences if s.end <= sentence.start][-2:]
     for previous in reversed(earlier):
