@@ -15,7 +15,7 @@ from monitor.claims.segment import Sentence
 
 _BY_AGENT = re.compile(r"\s+(?:by|from)\s+(?:the\s+)?$", re.IGNORECASE)
 _CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGNORECASE)
-_ANAPHOR_AFTER = re.compile(r"^\W*(?:\w+\W+){0,2}?(?:it|this|that|them|these|those)\b", re.IGNORECASE)
+_ANAPHOR_AFTER = re.compile(r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those)\b", re.IGNORECASE)
 _ANAPHOR_BEFORE = re.compile(r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(?:idea|plan|proposal|offer|demand|meeting|deal|request|condition|step|option)s?\b", re.IGNORECASE)
 _LIST_GAP = re.compile(r"^[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$", re.IGNORECASE)
 _ADJECTIVES = frozenset(
