@@ -140,3 +140,36 @@ def test_parsers_raise_only_source_errors_on_arbitrary_bytes(body: bytes) -> Non
         except SourceError:
             continue
         assert all(isinstance(p, Post) for p in page.posts)
+
+
+def test_pinned_old_post_does_not_stretch_the_covered_range() -> None:
+    """A morning summary pinned above the afternoon's posts is not taken as covering the whole day."""
+    from monitor.sources._page import covered_range
+
+    base = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
+    pinned = base - timedelta(hours=5)
+    newest_first = [pinned, base + timedelta(minutes=30), base + timedelta(minutes=20), base]
+    assert covered_range(newest_first) == (base, base + timedelta(minutes=30))
+    assert covered_range(list(reversed(newest_first[1:]))) == (base, base + timedelta(minutes=30))
+
+
+@given(times=st.lists(aware, min_size=1, max_size=30))
+def test_covered_range_of_an_ordered_page_is_its_first_and_last_post(times: list[datetime]) -> None:
+    """For a page in time order (either direction), the range is exactly its oldest and newest post."""
+    from monitor.sources._page import covered_range
+
+    ordered = sorted(times, reverse=True)
+    assert covered_range(ordered) == (ordered[-1], ordered[0])
+    assert covered_range(sorted(times)) == (ordered[-1], ordered[0])
+
+
+@given(times=st.lists(aware, min_size=1, max_size=30))
+def test_covered_range_lies_within_the_page(times: list[datetime]) -> None:
+    """Whatever the order, the range is bounded by times that are on the page."""
+    from monitor.sources._page import covered_range
+
+    covers = covered_range(times)
+    assert covers is not None
+    assert covers[0] in times
+    assert covers[1] in times
+    assert covers[0] <= covers[1]
