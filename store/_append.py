@@ -17,6 +17,8 @@ EventRow = tuple[int, str, int, str, int, str, str, str, str, str]
 
 
 def _check_text(value: object, what: str, where: str) -> None:
+    if type(value) is str and value and value.isascii() and value.isprintable():
+        return  # the common case, checked cheaply
     if not isinstance(value, str) or not value:
         raise SerializationError(f"{where}: {what} must be a non-empty string, not {value!r}")
     if "\x00" in value:
@@ -82,17 +84,23 @@ def plan_append(
             )
         position += 1
         version = current + 1
-        digest = event_hash(
-            prev,
-            position=position,
-            stream_id=event.stream_id,
-            stream_version=version,
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            recorded_at=recorded_at,
-            idempotency_key=event.idempotency_key,
-            payload=payload,
-        )
+        try:
+            digest = event_hash(
+                prev,
+                position=position,
+                stream_id=event.stream_id,
+                stream_version=version,
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                recorded_at=recorded_at,
+                idempotency_key=event.idempotency_key,
+                payload=payload,
+            )
+        except UnicodeEncodeError as exc:
+            raise SerializationError(
+                f"event {len(positions)} of the batch ({event.event_type!r} in stream "
+                f"{event.stream_id!r}): payload holds text that is not valid Unicode ({exc})"
+            ) from exc
         rows.append(
             (
                 position,

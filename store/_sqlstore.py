@@ -24,7 +24,7 @@ import structlog
 
 from store._append import plan_append, serialise_batch
 from store.canonical import GENESIS_HASH, format_time
-from store.errors import StoreError, UnavailableError
+from store.errors import IntegrityError, StoreError, UnavailableError
 from store.records import Head, NewEvent, RecordedEvent
 
 log = structlog.get_logger("store")
@@ -196,11 +196,15 @@ class SQLEventStore:
             versions: dict[str, int] = {}
             for chunk in _chunks(streams):
                 marks = ", ".join("?" * len(chunk))
+                # One index seek per stream (a GROUP BY over an IN list scans every version).
+                values = ", ".join(["(?)"] * len(chunk))
                 sql = (
-                    "SELECT stream_id, MAX(stream_version) FROM events "
-                    f"WHERE stream_id IN ({marks}) GROUP BY stream_id"
+                    f"WITH wanted (id) AS (VALUES {values}) SELECT id, (SELECT MAX(stream_version) "
+                    "FROM events WHERE stream_id = wanted.id) FROM wanted"
                 )
-                versions.update(conn.execute(self._sql(sql), chunk).fetchall())
+                versions.update(
+                    (sid, v) for sid, v in conn.execute(self._sql(sql), chunk).fetchall() if v
+                )
             now = datetime.now(UTC)
             if head is not None:
                 now = max(now, self._time_in(head[2]))  # recorded_at never goes backwards
@@ -221,20 +225,50 @@ class SQLEventStore:
         return positions
 
     # Reading -----------------------------------------------------------------------------------
-    def _record(self, row: Sequence[Any]) -> RecordedEvent:
-        # Built without the keyword __init__: reads are the hot path (about twice as fast).
-        event: RecordedEvent = _new(RecordedEvent)
-        _set(event, "position", row[0])
-        _set(event, "stream_id", row[1])
-        _set(event, "stream_version", row[2])
-        _set(event, "event_type", row[3])
-        _set(event, "schema_version", row[4])
-        _set(event, "recorded_at", self._time_in(row[5]))
-        _set(event, "idempotency_key", row[6])
-        _set(event, "data", _loads(row[7]))
-        _set(event, "prev_hash", row[8])
-        _set(event, "hash", row[9])
-        return event
+    def _records(self, rows: Sequence[Sequence[Any]]) -> list[RecordedEvent]:
+        """Build the records of one fetched batch: the hot path of every read.
+
+        The payloads of the batch are decoded with one `json.loads` call, a timestamp shared by
+        consecutive rows (one per append) is parsed once, and the frozen records are filled in
+        without the keyword `__init__`; together about twice as fast as the plain way.
+        """
+        if not rows:
+            return []
+        try:
+            payloads = _loads("[" + ",".join([row[7] for row in rows]) + "]")
+        except ValueError:
+            payloads = [self._decode_one(row) for row in rows]
+        time_in = self._time_in
+        last_raw: Any = None
+        last_time: datetime | None = None
+        out: list[RecordedEvent] = []
+        append = out.append
+        for row, data in zip(rows, payloads, strict=True):
+            raw = row[5]
+            if raw != last_raw:
+                last_raw, last_time = raw, time_in(raw)
+            event: RecordedEvent = _new(RecordedEvent)
+            _set(event, "position", row[0])
+            _set(event, "stream_id", row[1])
+            _set(event, "stream_version", row[2])
+            _set(event, "event_type", row[3])
+            _set(event, "schema_version", row[4])
+            _set(event, "recorded_at", last_time)
+            _set(event, "idempotency_key", row[6])
+            _set(event, "data", data)
+            _set(event, "prev_hash", row[8])
+            _set(event, "hash", row[9])
+            append(event)
+        return out
+
+    def _decode_one(self, row: Sequence[Any]) -> Any:
+        try:
+            return _loads(row[7])
+        except ValueError as exc:
+            raise IntegrityError(
+                f"{self.url_for_display}: the stored payload of position {row[0]} is not JSON "
+                f"({exc}); run `parley verify`"
+            ) from exc
 
     def read(
         self,
@@ -259,11 +293,9 @@ class SQLEventStore:
             extra.extend(event_types)
         sql = f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY position LIMIT ?"
         position = max(from_position, 1)
-        record = self._record
         while True:
             rows = self._query(sql, [position, *extra, batch_size])
-            for row in rows:
-                yield record(row)
+            yield from self._records(rows)
             if len(rows) < batch_size:
                 return
             position = rows[-1][0] + 1
@@ -293,7 +325,7 @@ class SQLEventStore:
     def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of one stream, in stream-version order."""
         sql = f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? ORDER BY stream_version"
-        return [self._record(row) for row in self._query(sql, [stream_id])]
+        return self._records(self._query(sql, [stream_id]))
 
     def head(self) -> Head:
         """The newest event's position and hash (0 and the genesis hash when the log is empty)."""

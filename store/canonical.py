@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _quote
 
 from store.errors import SerializationError
 from store.records import JSONValue
@@ -48,13 +49,24 @@ def canonical_json(value: JSONValue, *, where: str) -> str:
 
 
 def canonical_payload(data: Mapping[str, JSONValue], *, where: str) -> str:
-    """The canonical JSON of an event's payload, which must be a JSON object with string keys."""
-    if not isinstance(data, Mapping):
-        raise SerializationError(f"{where}: payload must be a mapping, not {type(data).__name__}")
+    """The canonical JSON of an event's payload, which must be a JSON object with string keys.
+
+    Raises `SerializationError` naming `where`. (Strings that are not valid Unicode are caught
+    when the event is hashed, by `event_hash`'s caller.)
+    """
+    if type(data) is not dict:
+        if not isinstance(data, Mapping):
+            raise SerializationError(
+                f"{where}: payload must be a mapping, not {type(data).__name__}"
+            )
+        data = dict(data)
     for key in data:
-        if not isinstance(key, str):
+        if type(key) is not str:
             raise SerializationError(f"{where}: payload key {key!r} is not a string")
-    return canonical_json(data if isinstance(data, dict) else dict(data), where=where)
+    try:
+        return _ENCODER.encode(data)
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(f"{where}: payload is not JSON-serialisable ({exc})") from exc
 
 
 def format_time(moment: datetime) -> str:
@@ -74,21 +86,13 @@ def event_hash(
     idempotency_key: str,
     payload: str,
 ) -> str:
-    """The hash of one event (see the module docstring for the exact bytes)."""
-    header = _ENCODER.encode(
-        [
-            position,
-            stream_id,
-            stream_version,
-            event_type,
-            schema_version,
-            recorded_at,
-            idempotency_key,
-        ]
+    """The hash of one event (see the module docstring for the exact bytes).
+
+    Raises `UnicodeEncodeError` for a string that is not valid Unicode (a lone surrogate).
+    """
+    # Written out by hand: the same bytes as `_ENCODER.encode([...])`, at a third of the cost.
+    header = (
+        f"[{position:d},{_quote(stream_id)},{stream_version:d},{_quote(event_type)},"
+        f"{schema_version:d},{_quote(recorded_at)},{_quote(idempotency_key)}]"
     )
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(b"\n")
-    digest.update(header.encode("utf-8"))
-    digest.update(b"\n")
-    digest.update(payload.encode("utf-8"))
-    return digest.hexdigest()
+    return hashlib.sha256(f"{prev_hash}\n{header}\n{payload}".encode()).hexdigest()
