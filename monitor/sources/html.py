@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import SelectolaxError
 from selectolax.lexbor import LexborNode as Node
 
 from monitor.errors import ConfigError
@@ -88,6 +89,15 @@ def selectors_of(settings: Mapping[str, Any]) -> dict[str, str]:
             raise ConfigError(f"html source: selector {key!r} must be a string, not {value!r}")
     if not merged.get("container"):
         raise ConfigError("html source: `selectors.container` is required (one element per post)")
+    probe = HTMLParser("<p></p>")
+    for key, value in merged.items():
+        css, _ = _split(value)
+        if not css:
+            continue
+        try:
+            probe.css(css)
+        except (SelectolaxError, ValueError) as exc:
+            raise ConfigError(f"html source: selector {key} = {value!r} is not valid CSS") from exc
     return merged
 
 
@@ -103,10 +113,7 @@ class HtmlKind:
         selectors = selectors_of(settings)
         tz = source_timezone(settings)
         tree = HTMLParser(_text.decode(body, content_type))
-        try:
-            containers = tree.css(selectors["container"])
-        except ValueError as exc:  # selectolax rejects a malformed selector at match time
-            raise ConfigError(f"html source: bad container selector: {exc}") from exc
+        containers = tree.css(selectors["container"])
         if not containers:
             raise parse_error(
                 url, f"no element matches the container selector {selectors['container']!r}"

@@ -127,11 +127,18 @@ def test_xml_that_is_not_a_feed_is_refused() -> None:
 
 
 def test_unknown_kind_and_bad_settings_are_config_errors() -> None:
-    """An unknown kind, a missing container selector and an unknown timezone are ConfigErrors."""
+    """An unknown kind, a missing or invalid selector and an unknown timezone are ConfigErrors."""
     with pytest.raises(ConfigError, match="unknown source kind 'atomz'"):
         get_kind("atomz")
     with pytest.raises(ConfigError, match="container"):
         get_kind("html").parse(b"<p>x</p>", url="http://x/", content_type=None, settings={})
+    with pytest.raises(ConfigError, match="selector title = 'h2\\[' is not valid CSS"):
+        get_kind("html").parse(
+            b"<p>x</p>",
+            url="http://x/",
+            content_type=None,
+            settings={"selectors": {"container": "p", "title": "h2["}},
+        )
     with pytest.raises(ConfigError, match="Mars/Olympus"):
         get_kind("feed").parse(
             b"<rss/>", url="http://x/", content_type=None, settings={"timezone": "Mars/Olympus"}
