@@ -26,8 +26,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from selectolax.lexbor import SelectolaxError
 from selectolax.lexbor import LexborNode as Node
+from selectolax.lexbor import SelectolaxError
 
 from monitor.errors import ConfigError
 from monitor.posts import Post
