@@ -127,6 +127,7 @@ def test_time_parser_never_raises_on_arbitrary_text(value: str) -> None:
     assert result is None or result.tzinfo is not None
 
 
+@settings(deadline=None)
 @given(body=st.binary(max_size=300))
 def test_parsers_raise_only_source_errors_on_arbitrary_bytes(body: bytes) -> None:
     """Random bytes give posts or a SourceError from every kind, never another exception."""
