@@ -174,3 +174,70 @@ def test_covered_range_lies_within_the_page(times: list[datetime]) -> None:
     assert covers[0] in times
     assert covers[1] in times
     assert covers[0] <= covers[1]
+
+
+_keys = st.sampled_from(
+    [
+        "@type",
+        "@id",
+        "@graph",
+        "liveBlogUpdate",
+        "headline",
+        "articleBody",
+        "author",
+        "image",
+        "caption",
+        "name",
+        "datePublished",
+        "dateModified",
+        "url",
+        "version",
+        "items",
+        "id",
+        "title",
+        "content_html",
+        "authors",
+        "attachments",
+        "date_published",
+        "next_url",
+    ]
+)
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from(
+        [
+            "LiveBlogPosting",
+            "BlogPosting",
+            "https://jsonfeed.org/version/1.1",
+            "2025-06-02T14:15:00Z",
+        ]
+    ),
+    st.text(max_size=20),
+)
+json_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=6),
+    max_leaves=25,
+)
+
+
+@settings(deadline=None)
+@given(document=json_values)
+def test_structured_but_odd_json_gives_posts_or_a_source_error(document: Any) -> None:
+    """Any JSON shape in a JSON-LD block or a JSON Feed yields posts or a SourceError, never a crash."""
+    import json
+
+    from monitor.errors import SourceError
+
+    text = json.dumps(document)
+    html = f'<html><head><script type="application/ld+json">{text}</script></head></html>'
+    for kind, body in (("liveblog", html.encode()), ("jsonfeed", text.encode())):
+        try:
+            page = get_kind(kind).parse(
+                body, url="http://127.0.0.1:9/x", content_type=None, settings={}
+            )
+        except SourceError:
+            continue
+        assert all(p.post_id for p in page.posts)
