@@ -118,3 +118,50 @@ def render(key: str, bucket: Bucket) -> dict[str, Any] | None:
         "times_reported": agg["n"],
         **base,
     }
+
+
+def find_row(
+    table: dict[str, Any],
+    index: dict[tuple[str, str], set[str]],
+    *,
+    kind: str,
+    topic: str,
+    parties: tuple[str, ...],
+    t: int,
+    newest: int,
+    agree_window: int,
+    fulfil_window: int,
+) -> str | None:
+    """The row an agreement or fulfilment mention joins (see the module docstring), or None.
+
+    `index` maps (topic, party) to row keys; entries that can never be joined again (rows gone,
+    or last seen more than `fulfil_window` before the newest post: newest only grows) are dropped
+    as they are met. Ties go to the most recently seen row, then the greatest key.
+    """
+    keys: set[str] = set()
+    for party in parties:
+        keys |= index.get((topic, party), set())
+    best: tuple[int, str] | None = None
+    for key in keys:
+        bucket = table.get(key)
+        if bucket is None:
+            for party in parties:
+                index.get((topic, party), set()).discard(key)
+            continue
+        agg = bucket["agg"]
+        if agg["n"] == 0:
+            continue
+        last_t = agg["last"][0]
+        if newest - last_t > fulfil_window:
+            for party in agg["parties"]:
+                index.get((topic, party), set()).discard(key)
+            continue
+        if kind == "agreement" and abs(t - last_t) > agree_window:
+            continue
+        if kind != "agreement" and t < agg["first"][0] - agree_window:
+            continue
+        if status(agg) == "carried_out" or not matches(agg, parties):
+            continue
+        if best is None or (last_t, key) > best:
+            best = (last_t, key)
+    return None if best is None else best[1]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.claims.model import Claim
+from monitor.posts import Post
 
 Mention = dict[str, Any]
 
@@ -115,3 +116,15 @@ def numeric_total(value: Any) -> float | None:
 def sorted_strings(values: Sequence[Any]) -> list[str]:
     """Distinct values as sorted strings (categories may arrive as any JSON scalar)."""
     return sorted({str(v) for v in values})
+
+
+def post_time(post: Post, seen_at: str, recorded_at: datetime) -> int:
+    """When a post was published; else when the monitor first saw it; else when it was recorded."""
+    if post.published is not None:
+        return to_seconds(post.published)
+    if seen_at:
+        try:
+            return to_seconds(datetime.fromisoformat(seen_at))
+        except ValueError:
+            pass
+    return to_seconds(recorded_at)

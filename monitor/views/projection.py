@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from monitor.claims.model import Claim
@@ -30,7 +29,7 @@ from monitor.views.aggregate import (
     new_bucket,
 )
 from monitor.views.errors import ViewError
-from monitor.views.mentions import Mention, group_claims, merge_into, post_key, to_seconds
+from monitor.views.mentions import Mention, group_claims, merge_into, post_key, post_time
 from monitor.views.state import FORMAT, VIEWS, ViewState
 from store.records import JSONValue, RecordedEvent, RowChange
 
@@ -174,7 +173,7 @@ class NegotiationProjection:
         else:
             self._retract(state, record, touched)
         record["withdrawn"] = False
-        t = _post_time(ev.post, ev.seen_at, event.recorded_at)
+        t = post_time(ev.post, ev.seen_at, event.recorded_at)
         newest = state.data["newest"]
         state.data["newest"] = t if newest is None else max(newest, t)
         claims = [c for c in self._extract(ev.post) if c.actor]
@@ -220,7 +219,17 @@ class NegotiationProjection:
         # agreements before fulfilments, widest party sets first, so a narrower mention joins them
         groups.sort(key=lambda item: (item[0][0] != "agreement", -len(item[0][2]), item[0]))
         for (kind, topic, parties), mention in groups:
-            key = self._find_exchange(state, kind, topic, parties, t)
+            key = exchanges.find_row(
+                state.table(exchanges.VIEW),
+                state.exchange_index,
+                kind=kind,
+                topic=topic,
+                parties=parties,
+                t=t,
+                newest=state.data["newest"],
+                agree_window=self._agree,
+                fulfil_window=self._fulfil,
+            )
             if key is None:
                 if kind != "agreement":
                     continue  # a fulfilment of nothing agreed in view
@@ -283,42 +292,6 @@ class NegotiationProjection:
             for group, key, live_key in record["refs"]:
                 bucket_settle(state.table(group)[key], live_key, _ADD[group])
 
-    def _find_exchange(
-        self, state: ViewState, kind: str, topic: str, parties: tuple[str, ...], t: int
-    ) -> str | None:
-        """The row an exchange mention joins (see `monitor.views.exchanges`), or None."""
-        keys: set[str] = set()
-        for party in parties:
-            keys |= state.exchange_index.get((topic, party), set())
-        if not keys:
-            return None
-        table = state.table(exchanges.VIEW)
-        newest = state.data["newest"]
-        best: tuple[int, str] | None = None
-        for key in keys:
-            bucket = table.get(key)
-            if bucket is None:
-                for party in parties:
-                    state.exchange_index.get((topic, party), set()).discard(key)
-                continue
-            agg = bucket["agg"]
-            if agg["n"] == 0:
-                continue
-            last_t = agg["last"][0]
-            if newest - last_t > self._fulfil:
-                for party in agg["parties"]:  # can never be joined again: newest only grows
-                    state.exchange_index.get((topic, party), set()).discard(key)
-                continue
-            if kind == "agreement" and abs(t - last_t) > self._agree:
-                continue
-            if kind != "agreement" and t < agg["first"][0] - self._agree:
-                continue
-            if exchanges.status(agg) == "carried_out" or not exchanges.matches(agg, parties):
-                continue
-            if best is None or (last_t, key) > best:
-                best = (last_t, key)
-        return None if best is None else best[1]
-
     # Changes ---------------------------------------------------------------------------------
     def _flush(self, state: ViewState, touched: _Touched) -> list[RowChange]:
         rows = {r for r in touched.rows if r[0] != responses.GROUP}
@@ -344,15 +317,3 @@ def _touch(touched: _Touched, group: str, key: str) -> None:
         touched.topics.add(responses.topic_of(key))
     else:
         touched.rows.add((group, key))
-
-
-def _post_time(post: Post, seen_at: str, recorded_at: datetime) -> int:
-    """When a post was published; else when the monitor saw it; else when it was recorded."""
-    if post.published is not None:
-        return to_seconds(post.published)
-    if seen_at:
-        try:
-            return to_seconds(datetime.fromisoformat(seen_at))
-        except ValueError:
-            pass
-    return to_seconds(recorded_at)
