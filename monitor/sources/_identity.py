@@ -76,8 +76,9 @@ def stable_id(
 ) -> str:
     """The post's stable id by the rules in this module's docstring."""
     homes = tuple(without_tracking(h) for h in home_urls)
+    # An id is a string (JSON Feed 1.0 allowed numbers); objects and booleans are ignored.
     if isinstance(publisher_id, bool) or not isinstance(publisher_id, str | int):
-        publisher_id = None  # an id must be a string (JSON Feed 1.0 allowed numbers); objects are ignored
+        publisher_id = None
     if publisher_id is not None and str(publisher_id).strip():
         return reduce_to_fragment(without_tracking(str(publisher_id).strip()), homes)
     if url.strip():
