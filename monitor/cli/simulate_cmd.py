@@ -24,6 +24,7 @@ def simulate(  # noqa: PLR0917  (typer maps each option to one parameter)
             help="Live-blog document (JSON, the shape of shared/seed/*.json). "
             "Default: the bundled seed page.",
             show_default=False,
+            metavar="PAGE.json",
         ),
     ] = None,
     port: Annotated[int, typer.Option("--port", "-p", help="Port (0: any free port).")] = 8800,
