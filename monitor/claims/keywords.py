@@ -8,7 +8,7 @@ topic hits as (start, end, index of the pattern), all on word boundaries, overla
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from re import _constants as C
 from re import _parser as P
 from typing import Any
@@ -78,6 +78,15 @@ def literal_stems(source: str) -> set[str] | None:
     return stems
 
 
+_NON_WORD = re.compile(r"[\W_]")
+
+
+def word_form(text: str) -> str:
+    """Lower case with every non-word character a space: offsets kept, so a key padded with
+    spaces only matches whole words."""
+    return _NON_WORD.sub(" ", lower_same_length(text))
+
+
 def lower_same_length(text: str) -> str:
     """`text` lower-cased and with curly apostrophes straightened, keeping every offset."""
     low = text.lower()
@@ -86,22 +95,18 @@ def lower_same_length(text: str) -> str:
     return low.replace("’", "'")
 
 
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
 class KeywordIndex:
     """Aliases (literal) and cue/topic patterns (regexes with literal stems) in one automaton."""
 
     __slots__ = ("_automaton", "_cue_always", "_cues", "_topic_always", "_topics")
 
-    def __init__(self, aliases: Sequence[str], cues: Sequence[str], topics: Sequence[str]) -> None:
-        """`aliases` are normalised (lower case, single spaces); `cues`/`topics` are regex sources."""
-        keys: dict[str, tuple[bool, list[int], list[int]]] = {}
-        for alias in aliases:
-            keys.setdefault(alias, (True, [], []))
-            if not keys[alias][0]:
-                keys[alias] = (True, keys[alias][1], keys[alias][2])
+    def __init__(self, literals: Mapping[str, str], cues: Sequence[str], topics: Sequence[str]) -> None:
+        """`literals` maps normalised text (lower case, single spaces) to tags (a: alias, g: group
+        phrase, p: pronoun); `cues` and `topics` are regex sources."""
+        keys: dict[str, tuple[str, list[int], list[int]]] = {}
+        for literal, tags in literals.items():
+            key = f" {word_form(literal)} "
+            keys[key] = (keys[key][0] + tags, [], []) if key in keys else (tags, [], [])
         self._cues = [re.compile(rf"(?:{s})(?!\w)", re.IGNORECASE) for s in cues]
         self._topics = [re.compile(rf"(?:{s})(?!\w)", re.IGNORECASE) for s in topics]
         self._cue_always = [
@@ -115,38 +120,35 @@ class KeywordIndex:
             if self._index(keys, s, i, 2)
         ]
         automaton = ahocorasick.Automaton()
-        for key, (is_alias, cue_ids, topic_ids) in keys.items():
-            automaton.add_word(key, (len(key), is_alias, tuple(cue_ids), tuple(topic_ids)))
+        for key, (tags, cue_ids, topic_ids) in keys.items():
+            automaton.add_word(key, (len(key), tags, tuple(cue_ids), tuple(topic_ids)))
         automaton.make_automaton()
         self._automaton = automaton
 
     @staticmethod
-    def _index(keys: dict[str, tuple[bool, list[int], list[int]]], source: str, i: int, slot: int) -> bool:
+    def _index(keys: dict[str, tuple[str, list[int], list[int]]], source: str, i: int, slot: int) -> bool:
         """Register pattern i under its stems; True when it has none (try it everywhere)."""
         stems = literal_stems(source)
         if not stems:
             return True
         for stem in stems:
-            entry = keys.setdefault(stem, (False, [], []))
+            entry = keys.setdefault(" " + word_form(stem), ("", [], []))
             entry[slot].append(i)
         return False
 
-    def scan(self, text: str) -> tuple[list[tuple[int, int, str]], list[Hit], list[Hit]]:
-        """Alias spans with their normalised text, every cue hit (sorted by start, then pattern order:
+    def scan(self, text: str) -> tuple[list[tuple[int, int, str, str]], list[Hit], list[Hit]]:
+        """Literal spans (start, end, normalised text, tags), every cue hit (sorted by start, then pattern order:
         several rules may start at one place, the reader tries them in order) and topic hits."""
-        low = lower_same_length(text)
-        size = len(text)
-        aliases: list[tuple[int, int, str]] = []
+        padded = f" {word_form(text)} "
+        aliases: list[tuple[int, int, str, str]] = []
         cue_hits: list[Hit] = []
         topic_hits: list[Hit] = []
         cue_tried: set[tuple[int, int]] = set()
         topic_tried: set[tuple[int, int]] = set()
-        for last, (length, is_alias, cue_ids, topic_ids) in self._automaton.iter(low):
+        for last, (length, tags, cue_ids, topic_ids) in self._automaton.iter(padded):
             start = last - length + 1
-            if start and _is_word(low[start - 1]):
-                continue
-            if is_alias and (last + 1 == size or not _is_word(low[last + 1])):
-                aliases.append((start, last + 1, low[start : last + 1]))
+            if tags:
+                aliases.append((start, last - 1, padded[start + 1 : last], tags))
             for i in cue_ids:
                 self._try(self._cues, i, text, start, cue_hits, cue_tried)
             for i in topic_ids:
@@ -169,9 +171,9 @@ class KeywordIndex:
             hits.append((start, m.end(), i))
 
 
-def _longest(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _longest(spans: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
     spans.sort(key=lambda s: (s[0], -s[1]))
-    out: list[tuple[int, int, str]] = []
+    out: list[tuple[int, int, str, str]] = []
     end = -1
     for span in spans:
         if span[0] >= end:

@@ -34,50 +34,72 @@ def _possessive_after(text: str, end: int) -> bool:
     return nxt in ("'s", "’s") or (nxt[:1] in ("'", "’") and text[end - 1 : end] == "s")
 
 
-def _is_object(text: str, start: int, pack: RulesPack) -> bool:
+_QUOTES = "\"“”‘’'()[]"
+
+
+def is_object(text: str, start: int, pack: RulesPack) -> bool:
+    """A name at `start` is an object when, past titles and capitalised words ("from Turkish
+    President Recep Tayyip Erdogan"), the word before it is a preposition or a verb such as
+    "accused"; punctuation or the start of the line ends the search."""
+    markers = pack.markers
     line_start = text.rfind("\n", 0, start) + 1
-    return pack.markers.object_end.search(text, max(line_start, start - 90), start) is not None
+    words = text[max(line_start, start - 90) : start].split()
+    i = len(words) - 1
+    while i >= 0:
+        word = words[i]
+        if word[-1] in ",.;:!?—–":
+            return False
+        bare = word.strip(_QUOTES)
+        low = bare.lower()
+        if low in ("the", "a", "an") or low in markers.title_words or bare[:1].isupper():
+            i -= 1
+            continue
+        break
+    if i < 0:
+        return False
+    bare = words[i].strip(_QUOTES)
+    if markers.object_word.fullmatch(bare):
+        return True
+    return i >= 1 and markers.object_word.fullmatch(f"{words[i - 1].strip(_QUOTES)} {bare}") is not None
 
 
-def raw_mentions(text: str, alias_hits: list[tuple[int, int, str]], pack: RulesPack) -> list[Mention]:
+def _pronoun_case(spelling: str) -> bool:
+    return spelling == "I" or spelling.islower() or (spelling[:1].isupper() and spelling[1:].islower())
+
+
+def raw_mentions(text: str, literal_hits: list[tuple[int, int, str, str]], pack: RulesPack) -> list[Mention]:
     """Name, pronoun and group mentions in text order (pronouns not yet resolved)."""
     found: list[Mention] = []
-    taken: list[tuple[int, int]] = []
-    for s, e, key in alias_hits:
-        spelling = pack.exact_case.get(key)
-        if spelling is not None and text[s:e] != spelling:
-            continue
-        code, person = pack.alias_info[key]
-        found.append(
-            Mention(
-                start=s,
-                end=e,
-                code=code,
-                form="name",
-                person=person,
-                possessive=_possessive_after(text, e),
-                obj=_is_object(text, s, pack),
+    for s, e, key, tags in literal_hits:
+        spelling = text[s:e]
+        exact = pack.exact_case.get(key)
+        if "a" in tags and (exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())):
+            code, person = pack.alias_info[key]
+            found.append(
+                Mention(
+                    start=s,
+                    end=e,
+                    code=code,
+                    form="name",
+                    person=person,
+                    possessive=_possessive_after(text, e),
+                    obj=is_object(text, s, pack),
+                )
             )
-        )
-        taken.append((s, e))
-    for m in pack.markers.group.finditer(text):
-        found.append(Mention(start=m.start(), end=m.end(), code="", form="group", obj=_is_object(text, m.start(), pack)))
-    for m in pack.markers.pronoun.finditer(text):
-        if any(a <= m.start() < b for a, b in taken):
-            continue
-        word = m.group().lower()
-        found.append(
-            Mention(
-                start=m.start(),
-                end=m.end(),
-                code="",
-                form="who" if word == "who" else "pronoun",
-                person=word in pack.markers.person_pronouns,
-                possessive=word in _POSSESSIVE_PRONOUNS,
-                obj=word in ("him", "them", "us") or _is_object(text, m.start(), pack),
+        elif "g" in tags:
+            found.append(Mention(start=s, end=e, code="", form="group", obj=is_object(text, s, pack)))
+        elif "p" in tags and _pronoun_case(spelling):
+            found.append(
+                Mention(
+                    start=s,
+                    end=e,
+                    code="",
+                    form="who" if key == "who" else "pronoun",
+                    person=key in pack.markers.person_pronouns,
+                    possessive=key in _POSSESSIVE_PRONOUNS,
+                    obj=key in ("him", "them", "us") or is_object(text, s, pack),
+                )
             )
-        )
-    found.sort(key=lambda x: (x.start, -x.end))
     return found
 
 

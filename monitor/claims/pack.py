@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from monitor.claims import pack_files
-from monitor.claims.keywords import KeywordIndex
+from monitor.claims.keywords import KeywordIndex, word_form
 from monitor.claims.pack_files import ActorEntry, CueRule, RawRules
 from monitor.errors import ConfigError
 
@@ -44,12 +44,11 @@ class Markers:
     irrealis: re.Pattern[str]
     future_end: re.Pattern[str]
     speech: re.Pattern[str]
-    object_end: re.Pattern[str]
-    group: re.Pattern[str]
-    pronoun: re.Pattern[str]
+    object_word: re.Pattern[str]
+    title_words: frozenset[str]
     person_pronouns: frozenset[str]
     clause_break: re.Pattern[str]
-    determiner_end: re.Pattern[str]
+    determiners: frozenset[str]
     container: re.Pattern[str]
 
 
@@ -60,7 +59,7 @@ class RulesPack:
     actors: Mapping[str, Actor]
     index: KeywordIndex
     alias_info: Mapping[str, tuple[str, bool]]  # normalised alias -> (code, is a person)
-    exact_case: Mapping[str, str]  # normalised alias -> the only spelling it matches
+    exact_case: Mapping[str, str]  # normalised alias -> its only spelling (letters and digits)
     topics: tuple[str, ...]
     topic_of: tuple[tuple[str, bool], ...]  # topic pattern index -> (topic, strong)
     cue_rules: tuple[CueRule, ...]  # cue pattern index -> rule
@@ -69,8 +68,9 @@ class RulesPack:
 
 
 def norm_alias(text: str) -> str:
-    """How an alias and a matched name are compared: lower case, one space, straight apostrophes."""
-    return " ".join(text.replace("’", "'").lower().split())
+    """How an alias and a matched name are compared: lower case words, non-word characters as
+    single spaces ("U.S." and "U.S" are "u s"; "Kyiv's" starts with "kyiv")."""
+    return " ".join(word_form(text).split())
 
 
 def _alternation(sources: Iterable[str]) -> str:
@@ -97,24 +97,16 @@ def _compile_actors(
         for alias, person in entry.aliases:
             key = norm_alias(alias)
             info[key] = (entry.code, person)
-            compact = alias.replace(".", "")
+            compact = "".join(ch for ch in alias if ch.isalnum())
             if compact.isupper() and len(compact) <= 3:
-                exact[key] = alias
+                exact[key] = compact
             else:
                 exact.pop(key, None)
     return actors, info, exact
 
 
-def _pronouns(words: Iterable[str]) -> re.Pattern[str]:
-    forms = set()
-    for word in words:
-        forms |= {word.lower(), word.lower().capitalize()} if word.lower() != "i" else {"I"}
-    return re.compile(rf"(?<![\w'’])(?:{_alternation(sorted(forms, key=len, reverse=True))})(?![\w'’])")
-
-
 def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
     preps = _alternation([*m["prepositions"], *m["object_verbs"]])
-    titles = _alternation(m["titles"])
     return Markers(
         negation=_words(m["negation"]),
         conditional=_words(m["conditional"]),
@@ -122,16 +114,12 @@ def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
         irrealis=_words(m["irrealis"]),
         future_end=re.compile(rf"(?<!\w)(?:{_alternation(m['future'])})\W+(?:\w+\W+){{0,2}}$", re.IGNORECASE),
         speech=_words(m["speech"]),
-        object_end=re.compile(
-            rf"(?<!\w)(?:{preps})\s+(?:(?:the|a|an)\s+)?(?:(?:{titles}|(?-i:[A-Z][\w'’.-]*))\s+)*$",
-            re.IGNORECASE,
-        ),
-        group=_words(m["group"]),
-        pronoun=_pronouns([*m["pronouns_person"], *m["pronouns_any"]]),
+        object_word=re.compile(rf"(?:{preps})", re.IGNORECASE),
+        title_words=frozenset(w.lower() for t in m["titles"] for w in t.split()),
         person_pronouns=frozenset(p.lower() for p in m["pronouns_person"]),
         clause_break=re.compile(_alternation(re.escape(b) for b in m["clause_breaks"]), re.IGNORECASE),
         container=_words(m["containers"]),
-        determiner_end=re.compile(rf"(?<!\w)(?:{_alternation(m['determiners'])})\s+(?:\w+\s+)?$", re.IGNORECASE),
+        determiners=frozenset(d.lower() for d in m["determiners"]),
     )
 
 
@@ -168,7 +156,12 @@ def load_pack(
     topic_of += [(t, False) for t, (_, weak) in raw.topics.items() for _ in weak]
     topic_sources = [s for strong, _ in raw.topics.values() for s in strong]
     topic_sources += [s for _, weak in raw.topics.values() for s in weak]
-    index = KeywordIndex(sorted(info), [c.match for c in raw.cues], topic_sources)
+    literals = dict.fromkeys(info, "a")
+    for phrase in raw.markers["group"]:
+        literals[norm_alias(phrase)] = literals.get(norm_alias(phrase), "") + "g"
+    for word in [*raw.markers["pronouns_person"], *raw.markers["pronouns_any"]]:
+        literals[norm_alias(word)] = literals.get(norm_alias(word), "") + "p"
+    index = KeywordIndex(literals, [c.match for c in raw.cues], topic_sources)
     return RulesPack(
         actors=actors,
         index=index,

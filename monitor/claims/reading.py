@@ -89,8 +89,15 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
     """The cue word is used as a noun: it follows a determiner or a possessive ("a key demand")."""
     if cue.rule.noun:
         return True
-    before = ctx.text[max(0, cue.start - 30) : cue.start]
-    return ctx.pack.markers.determiner_end.search(before) is not None
+    raw = ctx.text[max(0, cue.start - 30) : cue.start].split()
+    words = [w.lower() for w in raw]
+    dets = ctx.pack.markers.determiners
+    if not words:
+        return False
+    if words[-1] in dets or " ".join(words[-2:]) in dets:
+        return True
+    # "a key demand", but not "the U.S. rejected": the word between is no name
+    return len(words) > 1 and words[-2] in dets and not raw[-1][:1].isupper()
 
 
 def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
@@ -223,7 +230,7 @@ def counterpart_of(ctx: Context, cue: Cue, actor: str, clause: tuple[int, int]) 
     """Another actor named after the cue in its clause ("hand over ... to Ukraine"), or ""."""
     end = _window_end(ctx, cue, clause)
     for m in ctx.mentions:
-        if m.start >= cue.end and m.start < end and m.code and m.code != actor and m.form == "name":
+        if cue.end <= m.start < end and m.code and m.code != actor and m.form == "name" and (m.obj or m.possessive):
             return m.code
     return ""
 
