@@ -112,13 +112,13 @@ def _clean(value: Any) -> str:
 
 def _provenance(row: dict[str, Any]) -> str:
     prov = row["provenance"]
-    shown = ", ".join(f"{p['post_id']}@{p['position']}" for p in prov["recent"])
+    shown = "\n".join(f"{p['post_id']}@{p['position']}" for p in prov["recent"])
     more = prov["mentions"] - len(prov["recent"])
-    return shown + (f" (+{more} earlier)" if more > 0 else "")
+    return shown + (f"\n(+{more} earlier)" if more > 0 else "")
 
 
 def _attrs(attrs: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(attrs.items()))
+    return "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(attrs.items()))
 
 
 def _demand_cells(row: dict[str, Any]) -> list[str]:
@@ -133,7 +133,7 @@ def _demand_cells(row: dict[str, Any]) -> list[str]:
         row["counterpart"] or "",
         status,
         str(row["times_pressed"]),
-        row["last_seen"][:16],
+        row["last_seen"][:16].replace("T", "\n"),
         _attrs(row["attrs"]),
         row["latest_quote"],
         _provenance(row),
@@ -168,40 +168,54 @@ def _proposal_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-_LAYOUT = {
+_FIXED = {"no_wrap": True}
+_QUOTE = {"ratio": 4, "overflow": "fold"}
+_FLEX = {"ratio": 1, "overflow": "fold", "min_width": 10}
+_LIST = {"ratio": 2, "overflow": "fold", "min_width": 16}
+
+_LAYOUT: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
     "open_demands": (
         "Open demands",
         [
-            "actor",
-            "topic",
-            "counterpart",
-            "status",
-            "pressed",
-            "last seen",
-            "attrs",
-            "latest quote",
-            "provenance",
+            ("actor", _FIXED),
+            ("topic", _FIXED),
+            ("counterpart", _FIXED),
+            ("status", _FLEX),
+            ("pressed", _FIXED),
+            ("last seen", _FIXED),
+            ("attrs", _LIST),
+            ("latest quote", _QUOTE),
+            ("provenance", _LIST),
         ],
         _demand_cells,
     ),
     "agreed_exchanges": (
         "Agreed exchanges",
         [
-            "topic",
-            "parties",
-            "count",
-            "categories",
-            "due",
-            "status",
-            "reports",
-            "latest quote",
-            "provenance",
+            ("topic", _FIXED),
+            ("parties", _FLEX),
+            ("count", _FIXED),
+            ("categories", _FLEX),
+            ("due", _FLEX),
+            ("status", _FLEX),
+            ("reports", _FIXED),
+            ("latest quote", _QUOTE),
+            ("provenance", _LIST),
         ],
         _exchange_cells,
     ),
     "proposals": (
         "Proposals",
-        ["actor", "topic", "status", "responses", "made", "attrs", "latest quote", "provenance"],
+        [
+            ("actor", _FIXED),
+            ("topic", _FIXED),
+            ("status", _FLEX),
+            ("responses", _FLEX),
+            ("made", _FIXED),
+            ("attrs", _LIST),
+            ("latest quote", _QUOTE),
+            ("provenance", _LIST),
+        ],
         _proposal_cells,
     ),
 }
@@ -215,10 +229,14 @@ def _print_tables(data: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
     console = Console()
     for name, content in data.items():
         title, columns, cells = _LAYOUT[name]
-        table = Table(title=f"{title} ({len(content['rows'])})", show_lines=True, expand=False)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in content["rows"]:
+        table = Table(title=f"{title} ({len(content['rows'])})", show_lines=True, expand=True)
+        grid = [cells(row) for row in content["rows"]]
+        # a column empty in every row (no demand names a counterpart) only takes room
+        keep = [i for i in range(len(columns)) if not grid or any(r[i] for r in grid)]
+        for i in keep:
+            column, options = columns[i]
+            table.add_column(column, **options)
+        for cells_ in grid:
             # Text(), never markup: a post's brackets and escapes are shown, not interpreted
-            table.add_row(*(Text(_clean(cell)) for cell in cells(row)))
+            table.add_row(*(Text(_clean(cells_[i])) for i in keep))
         console.print(table)
