@@ -140,13 +140,20 @@ def _demand_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
+def _due(row: dict[str, Any]) -> str:
+    due, text = row.get("due"), row.get("due_text")
+    if due and text and str(text) != str(due):
+        return f"{due}\n({text})"
+    return str(due or text or "")
+
+
 def _exchange_cells(row: dict[str, Any]) -> list[str]:
     return [
         row["topic"],
         ", ".join(row["parties"]),
         "" if row["count"] is None else json.dumps(row["count"], ensure_ascii=False),
         ", ".join(row["categories"]),
-        " ".join(str(d) for d in (row["due"], row.get("due_text")) if d),
+        _due(row),
         row["status"],
         str(row["times_reported"]),
         row["latest_quote"],
