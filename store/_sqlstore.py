@@ -183,28 +183,42 @@ class SQLEventStore:
         streams = list(dict.fromkeys(e.stream_id for e in events))
         conn = self._conn()
         with self._guard("append"), self._transaction(conn, append_lock=True):
-            head = conn.execute(
+            # All lookups are sent before any result is read, so PostgreSQL's pipeline mode
+            # makes them one round trip together with BEGIN and the lock.
+            head_cursor = conn.execute(
                 self._sql(
                     "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
                 )
-            ).fetchone()
+            )
+            key_cursors = [
+                conn.execute(
+                    self._sql(
+                        "SELECT idempotency_key, position FROM events "
+                        f"WHERE idempotency_key IN ({', '.join('?' * len(chunk))})"
+                    ),
+                    chunk,
+                )
+                for chunk in _chunks(keys)
+            ]
+            # One index seek per stream (a GROUP BY over an IN list scans every version).
+            stream_cursors = [
+                conn.execute(
+                    self._sql(
+                        f"WITH wanted (id) AS (VALUES {', '.join(['(?)'] * len(chunk))}) "
+                        "SELECT id, (SELECT MAX(stream_version) FROM events "
+                        "WHERE stream_id = wanted.id) FROM wanted"
+                    ),
+                    chunk,
+                )
+                for chunk in _chunks(streams)
+            ]
+            head = head_cursor.fetchone()
             existing: dict[str, int] = {}
-            for chunk in _chunks(keys):
-                marks = ", ".join("?" * len(chunk))
-                sql = f"SELECT idempotency_key, position FROM events WHERE idempotency_key IN ({marks})"
-                existing.update(conn.execute(self._sql(sql), chunk).fetchall())
+            for cursor in key_cursors:
+                existing.update(cursor.fetchall())
             versions: dict[str, int] = {}
-            for chunk in _chunks(streams):
-                marks = ", ".join("?" * len(chunk))
-                # One index seek per stream (a GROUP BY over an IN list scans every version).
-                values = ", ".join(["(?)"] * len(chunk))
-                sql = (
-                    f"WITH wanted (id) AS (VALUES {values}) SELECT id, (SELECT MAX(stream_version) "
-                    "FROM events WHERE stream_id = wanted.id) FROM wanted"
-                )
-                versions.update(
-                    (sid, v) for sid, v in conn.execute(self._sql(sql), chunk).fetchall() if v
-                )
+            for cursor in stream_cursors:
+                versions.update((sid, v) for sid, v in cursor.fetchall() if v)
             now = datetime.now(UTC)
             if head is not None:
                 now = max(now, self._time_in(head[2]))  # recorded_at never goes backwards

@@ -80,10 +80,21 @@ class PostgresEventStore(ProjectionStore, MetaTable):
 
     @contextmanager
     def _transaction(self, conn: Any, *, append_lock: bool) -> Iterator[None]:
-        with conn.transaction():
-            if append_lock:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+        if not append_lock:
+            with conn.transaction():
+                yield
+            return
+        # Pipeline mode: BEGIN, the lock and the append's lookups go in one round trip. The
+        # server still runs them in order, so every lookup's snapshot is taken after the lock.
+        with conn.pipeline(), conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
             yield
+
+    def _query(self, sql: str, params: Any = ()) -> list[Any]:
+        with self._guard("read"), self._conn().cursor(binary=True) as cursor:
+            # Binary results: integers and timestamps arrive without text parsing.
+            rows: list[Any] = cursor.execute(self._sql(sql), params).fetchall()
+            return rows
 
     def _signal_appended(self, conn: Any) -> None:
         conn.execute(f"NOTIFY {CHANNEL}")  # delivered at commit, when the rows become visible
