@@ -10,6 +10,7 @@
     type = "slack"
     webhook_url_env = "PARLEY_SLACK_WEBHOOK_URL"
     rate_per_second = 1       # Slack allows about one message a second per webhook (the default)
+    # digest = "1h"           # instead of single alerts, one summary per interval on this channel
 
     [[alerts.rules]]
     name = "exchanges-carried-out"
@@ -35,7 +36,7 @@ from typing import Any
 
 from alerts.channels import build_channel, channel_types
 from alerts.errors import AlertConfigError
-from alerts.model import CHANGE_KINDS
+from alerts.model import RULE_CHANGES
 from alerts.policy import RetryPolicy
 from alerts.ports import Channel
 from alerts.rules import DEFAULT_RULES, Rule
@@ -63,6 +64,7 @@ class AlertsConfig:
     group_wait: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rates: Mapping[str, float] = field(default_factory=dict)
+    digests: Mapping[str, float] = field(default_factory=dict)  # channel -> digest interval, s
 
     @property
     def channel_names(self) -> list[str]:
@@ -130,7 +132,7 @@ def _rule(i: int, raw: Any, channels: Mapping[str, Any]) -> Rule:
         )
     changes = _strings(table.get("changes", ["new", "changed", "status"]), f"{where}.changes")
     for c in changes:
-        if c not in CHANGE_KINDS or c == "test":
+        if c not in RULE_CHANGES:
             raise AlertConfigError(
                 f"{where}.changes: unknown change {c!r} (new, changed, status, removed)"
             )
@@ -141,7 +143,7 @@ def _rule(i: int, raw: Any, channels: Mapping[str, Any]) -> Rule:
     return Rule(
         name=str(table.get("name", f"rule-{i}")),
         views=_strings(table.get("views", []), f"{where}.views"),
-        changes=changes,  # type: ignore[arg-type]  # each checked against CHANGE_KINDS above
+        changes=changes,  # type: ignore[arg-type]  # each checked against RULE_CHANGES above
         statuses=_strings(table.get("statuses", []), f"{where}.statuses"),
         actors=_strings(table.get("actors", []), f"{where}.actors"),
         topics=_strings(table.get("topics", []), f"{where}.topics"),
@@ -179,12 +181,18 @@ def parse_alerts(raw: Mapping[str, Any]) -> AlertsConfig:
                 f"alerts channel {name!r}: rate_per_second must be a number >= 0"
             )
         rates[name] = float(rate)
+    digests = {
+        name: duration(settings["digest"], f"alerts channel {name!r}: digest")
+        for name, settings in channels.items()
+        if settings.get("digest") not in (None, 0, "0", "")
+    }
     return AlertsConfig(
         channels=channels,
         rules=rules,
         group_wait=duration(raw.get("group_wait", 10.0), "alerts.group_wait"),
         retry=RetryPolicy(base=base, cap=cap, max_attempts=max_attempts),
         rates=rates,
+        digests=digests,
     )
 
 

@@ -1,14 +1,17 @@
 """The delivery worker: takes due alerts from the outbox, sends them, and writes the trail.
 
-For each batch that `alerts.policy.ready_batches` says is due, per outbox message:
+For each batch that `alerts.policy.ready_batches` says is due (one message, the messages about
+one row grouped within `group_wait`, or a digest channel's messages of one interval):
 
-1. append `AlertRaised` (idempotent), unless the trail already shows it;
-2. if the trail already has `AlertDelivered` (a crash after sending, before marking), mark the
-   message delivered and send nothing;
-3. wait for the channel's token bucket, send;
-4. on success append `AlertDelivered` with the channel's answer, then mark the messages delivered;
-   on a `DeliveryError`, either mark it pending again with the backoff delay, or give up: mark it
-   failed, append `AlertFailed`, and log `alert_failed` (channel, key, error; never a secret).
+1. members whose trail already shows `AlertDelivered`, or who are covered by one (a crash after
+   sending, before marking), are marked delivered and not sent again;
+2. the others get `AlertRaised` (idempotent), naming the message that carries them (the lead);
+3. wait for the channel's token bucket, send the batch's alert;
+4. on success append `AlertDelivered` for the lead (with the channel's answer, the alert as sent
+   and the members it covers), then mark every member delivered; on a `DeliveryError`, either
+   reschedule every member together with the backoff delay (so the retry sends the same alert),
+   or give up: mark them failed, append `AlertFailed` for the lead, and log `alert_failed`
+   (channel, key, error; never a secret).
 
 The one window for a duplicate: a crash after the channel accepted the alert and before
 `AlertDelivered` is appended. The restarted worker sends it again (webhooks carry
@@ -45,6 +48,7 @@ from alerts.policy import (
     RetryPolicy,
     TokenBucket,
     decide,
+    make_batch,
     ready_batches,
 )
 from alerts.ports import Channel, Outbox
@@ -77,6 +81,7 @@ class DeliveryWorker:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     group_wait: float = 0.0
     rates: Mapping[str, float] = field(default_factory=dict)  # channel -> messages a second
+    digests: Mapping[str, float] = field(default_factory=dict)  # channel -> digest interval, s
     batch_size: int = 100
     clock: Callable[[], datetime] = _utcnow
     monotonic: Callable[[], float] = time.monotonic
@@ -110,7 +115,9 @@ class DeliveryWorker:
                 result = _add(result, failed=1)
                 continue
             pending.append(p)
-        for batch in ready_batches(pending, now=now, group_wait=self.group_wait):
+        for batch in ready_batches(
+            pending, now=now, group_wait=self.group_wait, digests=self.digests
+        ):
             result = _merge(result, await self._deliver(batch))
         return result
 
@@ -121,51 +128,57 @@ class DeliveryWorker:
         return await asyncio.get_running_loop().run_in_executor(self.executor, step)
 
     async def _deliver(self, batch: Batch) -> PassResult:
-        lead = batch.lead
-        attempts = lead.attempts + 1
         channel = self.channels.get(batch.channel)
-        skipped = await self._io(partial(self._prepare, batch, known=channel is not None))
-        if skipped is not None:
-            return skipped
+        result, todo = await self._io(partial(self._prepare, batch))
+        if todo is None:
+            return result
+        attempts = todo.attempts + 1
         if channel is None:
             error = DeliveryError(
-                f"no channel named {batch.channel!r} is configured",
-                channel=batch.channel,
+                f"no channel named {todo.channel!r} is configured",
+                channel=todo.channel,
                 permanent=True,
             )
-            return await self._io(partial(self._failed, batch, attempts, error))
-        wait = self._bucket(batch.channel).reserve(self.monotonic())
+            return _merge(result, await self._io(partial(self._failed, todo, attempts, error)))
+        wait = self._bucket(todo.channel).reserve(self.monotonic())
         if wait > 0:
             await self.sleep(wait)
         try:
-            receipt = await channel.send(batch.alert)
+            receipt = await channel.send(todo.alert)
         except DeliveryError as error:
-            return await self._io(partial(self._failed, batch, attempts, error))
-        await self._io(partial(self._delivered, batch, attempts, receipt))
-        return PassResult(delivered=len(batch.members))
+            return _merge(result, await self._io(partial(self._failed, todo, attempts, error)))
+        await self._io(partial(self._delivered, todo, attempts, receipt))
+        return _add(result, delivered=len(todo.members))
 
-    def _prepare(self, batch: Batch, *, known: bool) -> PassResult | None:
-        """Raise each member, skip a batch the trail shows delivered, fold members into the lead."""
-        lead = batch.lead
+    def _prepare(self, batch: Batch) -> tuple[PassResult, Batch | None]:
+        """Mark members the trail shows delivered (a crash after sending); raise the rest.
+
+        Returns what was skipped and the batch still to send (None when nothing is left).
+        """
+        done: set[str] = set()
         for member in batch.members:
-            self._raise(member, grouped_into="" if member is lead else lead.message_key)
-        if self._already_delivered(lead.message_key):
-            for member in batch.members:
+            for e in self._trail(member.message_key):
+                if isinstance(e, events.AlertDelivered):
+                    done |= {member.message_key, *e.covers}
+        left = [m for m in batch.members if m.message_key not in done]
+        for member in batch.members:
+            if member.message_key in done:
                 self.outbox.mark_outbox(
                     member.message_key, status="delivered", attempts=member.attempts
                 )
-            log.info("alert_already_delivered", channel=batch.channel, key=lead.message_key)
-            return PassResult(skipped=len(batch.members))
-        if known:
-            for member in batch.members:
-                if member is not lead:  # from here on the lead carries them: its trail lists them
-                    self.outbox.mark_outbox(
-                        member.message_key,
-                        status="delivered",
-                        attempts=member.attempts,
-                        error=f"grouped into {lead.message_key}",
-                    )
-        return None
+                log.info("alert_already_delivered", channel=batch.channel, key=member.message_key)
+        skipped = PassResult(skipped=len(batch.members) - len(left))
+        if not left:
+            return skipped, None
+        todo = (
+            batch
+            if len(left) == len(batch.members)
+            else make_batch(batch.channel, left, is_digest=batch.alert.change == "digest")
+        )
+        for member in todo.members:
+            grouped = "" if member is todo.lead else todo.lead.message_key
+            self._raise(member, grouped_into=grouped)
+        return skipped, todo
 
     def _bucket(self, name: str) -> TokenBucket:
         if name not in self._buckets:
@@ -174,7 +187,7 @@ class DeliveryWorker:
 
     def _raise(self, p: Pending, *, grouped_into: str) -> None:
         if p.attempts > 0:
-            return  # raised on the first attempt
+            return  # raised before its first attempt
         self.outbox.append(
             [
                 events.raised(
@@ -215,7 +228,13 @@ class DeliveryWorker:
                 )
             ]
         )
-        self.outbox.mark_outbox(lead.message_key, status="delivered", attempts=attempts)
+        for member in batch.members:
+            self.outbox.mark_outbox(
+                member.message_key,
+                status="delivered",
+                attempts=attempts,
+                error=None if member is lead else f"grouped into {lead.message_key}",
+            )
         log.info(
             "alert_delivered",
             channel=batch.channel,
@@ -228,13 +247,15 @@ class DeliveryWorker:
     def _failed(self, batch: Batch, attempts: int, error: DeliveryError) -> PassResult:
         decision = decide(attempts, error, self.policy, self.rand)
         if not isinstance(decision, GiveUp):
-            self.outbox.mark_outbox(
-                batch.lead.message_key,
-                status="pending",
-                attempts=attempts,
-                next_attempt_at=self.clock() + timedelta(seconds=decision.delay),
-                error=str(error),
-            )
+            retry_at = self.clock() + timedelta(seconds=decision.delay)
+            for member in batch.members:  # together, so the retry sends what this attempt did
+                self.outbox.mark_outbox(
+                    member.message_key,
+                    status="pending",
+                    attempts=attempts,
+                    next_attempt_at=retry_at,
+                    error=str(error),
+                )
             log.warning(
                 "alert_retry",
                 channel=batch.channel,
@@ -245,6 +266,14 @@ class DeliveryWorker:
             )
             return PassResult(retried=len(batch.members))
         covers = [m.message_key for m in batch.members if m is not batch.lead]
+        for member in batch.members:
+            if member is not batch.lead:
+                self.outbox.mark_outbox(
+                    member.message_key,
+                    status="failed",
+                    attempts=attempts,
+                    error=f"grouped into {batch.lead.message_key}: {error}",
+                )
         self._record_failure(
             batch.lead,
             attempts=attempts,

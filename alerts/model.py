@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from alerts.errors import AlertError
 
-ChangeKind = Literal["new", "changed", "status", "removed", "test"]
-CHANGE_KINDS: tuple[ChangeKind, ...] = ("new", "changed", "status", "removed", "test")
+ChangeKind = Literal["new", "changed", "status", "removed", "test", "digest"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = ("new", "changed", "status", "removed", "test", "digest")
+RULE_CHANGES: tuple[ChangeKind, ...] = ("new", "changed", "status", "removed")
 
 CHANGE_LABELS: Mapping[str, str] = {
     "new": "New",
@@ -18,6 +19,7 @@ CHANGE_LABELS: Mapping[str, str] = {
     "status": "Status changed",
     "removed": "Removed",
     "test": "Test",
+    "digest": "Digest",
 }
 
 

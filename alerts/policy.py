@@ -7,11 +7,13 @@ and which pending alerts about the same row go out together.
 - Rate: a token bucket per channel (`rate` messages a second, bursts of `burst`).
 - Grouping: alerts for the same row and channel wait `group_wait` seconds after the oldest was
   written, then go out as one alert (the newest's content; "new" when any of them was new).
+- Digest: on a digest channel, every alert of an interval goes out as one summary alert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -107,6 +109,11 @@ class Batch:
     lead: Pending  # the message whose key names the delivery (the newest)
     members: tuple[Pending, ...]
 
+    @property
+    def attempts(self) -> int:
+        """Attempts made so far (members of a retried batch are rescheduled together)."""
+        return max(m.attempts for m in self.members)
+
 
 def merge(alerts: Sequence[Alert]) -> Alert:
     """Several alerts about one row, oldest first, as one: the newest's facts, "new" if any was new."""
@@ -119,29 +126,62 @@ def merge(alerts: Sequence[Alert]) -> Alert:
     return replace(newest, change=change, summary="; ".join(summaries))
 
 
-def ready_batches(pending: Sequence[Pending], *, now: datetime, group_wait: float) -> list[Batch]:
-    """The batches due at `now`: per (channel, row), once the oldest is `group_wait` seconds old.
+def digest(channel: str, alerts: Sequence[Alert]) -> Alert:
+    """Several alerts, oldest first, as one summary: a line per alert, keyed by the alerts it holds."""
+    keys = "\n".join(sorted(a.key for a in alerts))
+    lines = [a.headline + (f": {a.summary}" if a.summary else "") for a in alerts]
+    count = len(alerts)
+    return Alert(
+        key=f"digest:{channel}:{hashlib.sha256(keys.encode()).hexdigest()[:16]}",
+        view="digest",
+        row_key=channel,
+        change="digest",
+        title=f"{count} change{'s' if count != 1 else ''} in the views",
+        summary="\n".join(lines),
+        occurred_at=max(a.occurred_at for a in alerts),
+    )
 
-    Messages already retried (`attempts > 0`) are never grouped with others: they keep their own
-    delivery. Order: oldest batch first.
+
+def make_batch(channel: str, members: Sequence[Pending], *, is_digest: bool = False) -> Batch:
+    """The batch standing for `members` (oldest first): merged per row, or a digest."""
+    alerts = [m.alert for m in members]
+    if is_digest:
+        alert = digest(channel, alerts)
+    elif len(alerts) == 1:
+        alert = alerts[0]
+    else:
+        alert = merge(alerts)
+    return Batch(channel=channel, alert=alert, lead=members[-1], members=tuple(members))
+
+
+def ready_batches(
+    pending: Sequence[Pending],
+    *,
+    now: datetime,
+    group_wait: float,
+    digests: Mapping[str, float] | None = None,
+) -> list[Batch]:
+    """The batches due at `now`, oldest first.
+
+    Per (channel, row), once the oldest message is `group_wait` seconds old; on a digest channel
+    (`digests`: channel -> interval in seconds), every message of the channel together, once the
+    oldest is that interval old. With `group_wait <= 0`, each message of a non-digest channel goes
+    on its own. Retried messages group like new ones: a failed batch's members are rescheduled
+    together, so a retry sends what the first attempt sent.
     """
+    digests = digests or {}
     groups: dict[tuple[str, str], list[Pending]] = {}
     batches: list[Batch] = []
     for p in sorted(pending, key=lambda p: (p.created_at, p.message_key)):
-        if p.attempts > 0 or group_wait <= 0:
-            batches.append(Batch(channel=p.channel, alert=p.alert, lead=p, members=(p,)))
-            continue
-        groups.setdefault((p.channel, p.alert.thread), []).append(p)
-    wait = timedelta(seconds=group_wait)
-    for (channel, _), members in groups.items():
+        if p.channel in digests:
+            groups.setdefault((p.channel, ""), []).append(p)
+        elif group_wait <= 0:
+            batches.append(make_batch(p.channel, [p]))
+        else:
+            groups.setdefault((p.channel, p.alert.thread), []).append(p)
+    for (channel, scope), members in groups.items():
+        wait = timedelta(seconds=digests.get(channel, group_wait))
         if members[0].created_at + wait > now:
             continue
-        batches.append(
-            Batch(
-                channel=channel,
-                alert=merge([m.alert for m in members]),
-                lead=members[-1],
-                members=tuple(members),
-            )
-        )
+        batches.append(make_batch(channel, members, is_digest=not scope))
     return sorted(batches, key=lambda b: (b.members[0].created_at, b.lead.message_key))

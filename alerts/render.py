@@ -57,7 +57,8 @@ def html_body(alert: Alert) -> str:
     """The alert as an HTML document in which every value is escaped."""
     e = html.escape
     rows = "".join(
-        f'<tr><th align="left" style="padding-right:1em">{e(label)}</th><td>{e(value)}</td></tr>'
+        f'<tr><th align="left" valign="top" style="padding-right:1em">{e(label)}</th>'
+        f'<td style="white-space:pre-line">{e(value)}</td></tr>'
         for label, value in facts(alert)
     )
     parts = [

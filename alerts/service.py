@@ -62,6 +62,7 @@ class AlertsService:
             policy=self._config.retry,
             group_wait=self._config.group_wait,
             rates=self._config.rates,
+            digests=self._config.digests,
             executor=self._executor,
         )
         self._stop.clear()

@@ -56,7 +56,7 @@ def _subject(alert: Alert) -> str:
     if len(title) > SUBJECT_MAX:
         title = title[: SUBJECT_MAX - 1] + "…"
     subject = f"[Parley] {title}"
-    return subject if alert.change in ("new", "test") else f"Re: {subject}"
+    return subject if alert.change in ("new", "test", "digest") else f"Re: {subject}"
 
 
 def email_message(
@@ -73,7 +73,7 @@ def email_message(
         msg["Message-ID"] = root
     else:
         msg["Message-ID"] = message_id(alert.key, domain)
-        if alert.change != "test":
+        if alert.change not in ("test", "digest"):
             msg["In-Reply-To"] = root
             msg["References"] = root
     msg["X-Parley-Alert-Key"] = _SPACE.sub(" ", alert.key)

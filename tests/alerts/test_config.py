@@ -33,6 +33,7 @@ type = "webhook"
 url = "https://ops.example.org/parley"
 secret_env = "OPS_HOOK_SECRET"
 rate_per_second = 5
+digest = "1h"
 
 [[alerts.rules]]
 name = "carried-out"
@@ -59,6 +60,7 @@ def test_example_configuration_parses_and_builds_every_channel(tmp_path: Path) -
     assert config.group_wait == 30.0
     assert (config.retry.max_attempts, config.retry.cap) == (5, 300.0)
     assert config.rates == {"slack": 1.0, "desk-mail": 0.0, "ops-hook": 5.0}
+    assert config.digests == {"ops-hook": 3600.0}
     assert [r.name for r in config.rules] == ["carried-out", "ukraine"]
     assert config.rules[0].statuses == ("carried_out", "partly_carried_out")
     env = {"PARLEY_SLACK_WEBHOOK_URL": "https://hooks.example/T/B/X", "OPS_HOOK_SECRET": "s"}
@@ -90,6 +92,11 @@ def test_secret_injected_by_the_monitor_config_from_the_environment_is_accepted(
         ("max_attempts = 0", "alerts.max_attempts: must be a whole number of at least 1"),
         ('[channels.x]\nhost = "h"', "alerts.channels.x: missing type"),
         ('[[rules]]\nchanges = ["nwe"]', "alerts.rules[0].changes: unknown change 'nwe'"),
+        ('[[rules]]\nchanges = ["digest"]', "alerts.rules[0].changes: unknown change 'digest'"),
+        (
+            '[channels.x]\ntype = "console"\ndigest = "often"',
+            "alerts channel 'x': digest: 'often' is not a duration",
+        ),
         (
             '[[rules]]\nchannels = ["nowhere"]',
             "alerts.rules[0].channels: no channel named 'nowhere'",

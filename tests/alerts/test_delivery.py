@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -324,3 +325,66 @@ def test_alerts_service_delivers_until_stopped(sqlite_url: str, rx: Receiver) ->
     assert len(rx.requests) == 1
     assert store.outbox_entry(f"{alert().key}@hook").status == "delivered"
     store.close()
+
+
+def test_retry_of_a_grouped_batch_sends_the_same_alert_and_failure_covers_every_member(
+    store: Any, rx: Receiver
+) -> None:
+    """A grouped batch that fails is retried whole (same merged alert); when it gives up, every member is failed."""
+    rx.script += [Answer(status=503), Answer(status=503)]
+    first = alert()
+    second = alert(key="x:changed:2", change="changed", summary="count now 1200")
+    _enqueue(store, (first, "hook"), (second, "hook"))
+    clock = Clock()
+    clock.advance(60)
+    worker = _worker(
+        store, rx, clock, group_wait=30, policy=RetryPolicy(base=1, cap=5, max_attempts=2)
+    )
+    assert asyncio.run(worker.run_once()).retried == 2
+    clock.advance(60)
+    assert asyncio.run(worker.run_once()).failed == 2
+    sent = [r.json()["alert"] for r in rx.requests]
+    assert sent[0] == sent[1]
+    assert sent[0]["change"] == "new"
+    assert {store.outbox_entry(k).status for k in (f"{first.key}@hook", "x:changed:2@hook")} == {
+        "failed"
+    }
+    failed = _trail(store, "x:changed:2@hook")[-1]
+    assert failed.covers == [f"{first.key}@hook"]
+    rows = {
+        r.id: r
+        for r in trail_rows(
+            [from_recorded(r) for r in store.read(event_types=list(events.TRAIL_TYPES))]
+        )
+    }
+    assert rows[f"{first.key}@hook"].status == "failed"
+
+
+def test_digest_channel_gets_one_email_per_interval(store: Any, tmp_path: Path) -> None:
+    """Three changes to three rows reach a digest mailbox as one message listing all three."""
+    import mailbox
+
+    from alerts.channels.mailbox import MailboxChannel
+
+    _enqueue(
+        store,
+        *[(alert(key=f"k{i}", row_key=f"row{i}", summary=f"change {i}"), "box") for i in range(3)],
+    )
+    clock = Clock()
+    path = tmp_path / "digest.mbox"
+    worker = DeliveryWorker(
+        outbox=store,
+        channels={"box": MailboxChannel(name="box", path=path)},
+        digests={"box": 3600},
+        clock=clock,
+    )
+    assert asyncio.run(worker.run_once()).delivered == 0
+    clock.advance(3601)
+    assert asyncio.run(worker.run_once()).delivered == 3
+    box = mailbox.mbox(path)
+    [msg] = list(box)
+    box.close()
+    assert msg["Subject"] == "[Parley] 3 changes in the views"
+    assert msg["In-Reply-To"] is None
+    body = msg.get_payload(0).get_payload(decode=True).decode()
+    assert all(f"change {i}" in body for i in range(3))

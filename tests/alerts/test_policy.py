@@ -106,20 +106,45 @@ def test_changes_to_one_row_within_group_wait_go_out_as_one_alert() -> None:
     assert len(ready_batches(pending, now=T0 + timedelta(seconds=40), group_wait=30)) == 2
 
 
-def test_retried_messages_and_other_channels_are_never_grouped() -> None:
-    """A message already attempted keeps its own delivery; the same row on two channels is two batches."""
+def test_retried_batch_regroups_and_other_channels_stay_apart() -> None:
+    """Members of a failed batch, rescheduled together, form the same batch again; channels never mix."""
     pending = [
         _p("r1:new:1", "r1", "new", T0, attempts=2),
-        _p("r1:changed:2", "r1", "changed", T0),
+        _p("r1:changed:2", "r1", "changed", T0 + timedelta(seconds=1), attempts=2),
         _p("r1:changed:2", "r1", "changed", T0, channel="other"),
     ]
     batches = ready_batches(pending, now=T0 + timedelta(seconds=60), group_wait=30)
-    assert sorted(b.lead.message_key for b in batches) == [
-        "r1:changed:2@c",
-        "r1:changed:2@other",
-        "r1:new:1@c",
+    by_channel = {b.channel: b for b in batches}
+    assert sorted(by_channel) == ["c", "other"]
+    assert by_channel["c"].alert.change == "new"
+    assert by_channel["c"].attempts == 2
+    assert len(by_channel["c"].members) == 2
+    assert len(by_channel["other"].members) == 1
+
+
+def test_digest_channel_sends_one_summary_per_interval() -> None:
+    """On a digest channel every alert of the interval, whatever its row, becomes one summary alert."""
+    pending = [
+        _p("a:new:1", "a", "new", T0, channel="mail"),
+        _p("b:status:1", "b", "status", T0 + timedelta(minutes=10), channel="mail"),
+        _p("a:new:1", "a", "new", T0, channel="slack"),
     ]
-    assert all(len(b.members) == 1 for b in batches)
+    digests = {"mail": 3600.0}
+    early = ready_batches(pending, now=T0 + timedelta(minutes=30), group_wait=30, digests=digests)
+    assert [b.channel for b in early] == ["slack"]
+    [mail] = [
+        b
+        for b in ready_batches(pending, now=T0 + timedelta(hours=1), group_wait=30, digests=digests)
+        if b.channel == "mail"
+    ]
+    assert mail.alert.change == "digest"
+    assert mail.alert.title == "2 changes in the views"
+    assert mail.alert.summary.splitlines() == [
+        "New: Prisoner exchange: RUS, UKR: new a:new:1",
+        "Status changed: Prisoner exchange: RUS, UKR: status b:status:1",
+    ]
+    again = ready_batches(pending, now=T0 + timedelta(hours=2), group_wait=30, digests=digests)
+    assert [b.alert.key for b in again if b.channel == "mail"] == [mail.alert.key]  # stable key
 
 
 @given(
