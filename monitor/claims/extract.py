@@ -30,6 +30,7 @@ from monitor.claims.reading import (
     is_irrealis,
     is_negated,
     is_noun_use,
+    is_refused,
     owner_of,
     previous_subject,
     speaker_of,
@@ -165,8 +166,11 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Cla
     holder, unowned = _actor(ctx, cue, kind, sentence, clause)
     if unowned:
         return []
-    if not rule.keep_negated and is_negated(ctx, cue, clause, holder if holder and holder.end <= cue.start else None):
-        return []
+    before_owner = holder if holder and holder.end <= cue.start else None
+    if not rule.keep_negated and is_negated(ctx, cue, clause, before_owner):
+        if kind not in _OUTCOMES or not is_refused(ctx, cue, clause, before_owner):
+            return []
+        kind, rule_name = "rejection", f"{rule.rule}-refused"
     if holder is None or not holder.code:
         if kind not in _OUTCOMES or not ctx.pair:
             return []

@@ -152,10 +152,11 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences
                 if earlier.code and not earlier.obj and (earlier.person or not m.person):
                     code = earlier.code
                     break
-            back = index - 1
-            while not code and back >= 0 and back >= index - 3:
-                code = _first_subject(out, bounds[back][0], bounds[back][1], m.person)
-                back -= 1
+            for person_only in (True, False) if m.person else (False,):
+                back = index - 1
+                while not code and back >= 0 and back >= index - 3:
+                    code = _first_subject(out, bounds[back][0], bounds[back][1], person_only)
+                    back -= 1
         person = previous.person if m.form == "who" and previous is not None and code else m.person
         resolved = m if code == m.code else Mention(
             start=m.start,

@@ -39,6 +39,7 @@ class Markers:
     """Compiled marker patterns (see patterns.yaml `markers`)."""
 
     negation: re.Pattern[str]
+    refusal: re.Pattern[str]
     conditional: re.Pattern[str]
     hedge: re.Pattern[str]
     irrealis: re.Pattern[str]
@@ -109,6 +110,7 @@ def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
     preps = _alternation([*m["prepositions"], *m["object_verbs"]])
     return Markers(
         negation=_words(m["negation"]),
+        refusal=_words(m["refusal"]),
         conditional=_words(m["conditional"]),
         hedge=_words(m["hedge"]),
         irrealis=_words(m["irrealis"]),

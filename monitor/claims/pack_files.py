@@ -27,6 +27,7 @@ _CUE_KEYS = {"kind", "rule", "match", "agent", "topics", "future", "noun", "nega
 _AGENTS = {"subject", "speaker", "from"}
 MARKERS = (
     "negation",
+    "refusal",
     "conditional",
     "hedge",
     "irrealis",

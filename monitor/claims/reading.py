@@ -58,11 +58,18 @@ class Context:
 
 def is_negated(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> bool:
     """A negation among the few words before the cue (after its owner) undoes it."""
-    start = max(clause[0], owner.end if owner else 0, cue.start - 40)
-    window = ctx.text[start : cue.start]
-    words = window.split()
-    window = " ".join(words[-4:])
-    return ctx.pack.markers.negation.search(window) is not None
+    return ctx.pack.markers.negation.search(_before(ctx, cue, clause, owner)) is not None
+
+
+def is_refused(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> bool:
+    """A negated will or intention before an outcome verb: "will not withdraw", "refuses to free"."""
+    return ctx.pack.markers.refusal.search(_before(ctx, cue, clause, owner)) is not None
+
+
+def _before(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> str:
+    """The last few words before a cue, after its owner, inside its clause."""
+    start = max(clause[0], owner.end if owner else 0, cue.start - 50)
+    return " ".join(ctx.text[start : cue.start].split()[-6:])
 
 
 def is_hypothetical(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], kind: str) -> bool:
@@ -209,6 +216,9 @@ def topics_of(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int
     ]  # fmt: skip
     if before:
         return [before[-1]]
+    own = [t for t in ctx.topics if t.start <= cue.start and cue.end <= t.end and (allowed is None or t.topic in allowed)]
+    if own:  # the verb names its topic itself: "withdraw", "swap"
+        return own[:1]
     if not (
         _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
         or _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
