@@ -386,5 +386,7 @@ def test_digest_channel_gets_one_email_per_interval(store: Any, tmp_path: Path) 
     box.close()
     assert msg["Subject"] == "[Parley] 3 changes in the views"
     assert msg["In-Reply-To"] is None
-    body = msg.get_payload(0).get_payload(decode=True).decode()
+    text = msg.get_payload(0)
+    assert isinstance(text, mailbox.Message)
+    body = bytes(text.get_payload(decode=True)).decode()
     assert all(f"change {i}" in body for i in range(3))

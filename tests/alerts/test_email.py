@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +30,14 @@ def _server_context(cert: Path, key: Path) -> ssl.SSLContext:
     return ctx
 
 
-def _channel(port: int, **kw) -> EmailChannel:  # type: ignore[no-untyped-def]
-    base = {
+def _part(msg: EmailMessage, subtype: str) -> str:
+    body = msg.get_body((subtype,))
+    assert body is not None
+    return str(body.get_content())
+
+
+def _channel(port: int, **kw: Any) -> EmailChannel:
+    base: dict[str, Any] = {
         "name": "desk-mail",
         "host": "127.0.0.1",
         "port": port,
@@ -69,7 +77,7 @@ def test_email_arrives_multipart_with_stable_id_and_threads_per_row() -> None:
     assert b["Message-ID"] != root
     assert b["Message-ID"] == c["Message-ID"]
     assert b["Subject"] == "Re: " + a["Subject"]
-    text = a.get_body(("plain",)).get_content()
+    text = _part(a, "plain")
     assert "Parties: RUS, UKR" in text
     assert "> Russia and Ukraine agreed" in text
 
@@ -82,7 +90,7 @@ def test_hostile_text_is_escaped_in_html_and_headers_stay_single_line() -> None:
     msg = srv.recorder.arrived[0].message
     assert srv.recorder.arrived[0].rcpt_tos == ["desk@example.org", "editor@example.org"]
     assert msg["Bcc"] is None
-    html = msg.get_body(("html",)).get_content()
+    html = _part(msg, "html")
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert "<b>" not in html

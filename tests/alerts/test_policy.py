@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alerts.errors import DeliveryError
+from alerts.model import ChangeKind
 from alerts.policy import (
     GiveUp,
     Pending,
@@ -81,9 +82,9 @@ def test_token_bucket_never_allows_more_than_rate_over_time(gaps: list[float]) -
 
 
 def _p(
-    key: str, row: str, change: str, at: datetime, attempts: int = 0, channel: str = "c"
+    key: str, row: str, change: ChangeKind, at: datetime, attempts: int = 0, channel: str = "c"
 ) -> Pending:
-    a = alert(key=key, row_key=row, change=change, summary=f"{change} {key}")  # type: ignore[arg-type]
+    a = alert(key=key, row_key=row, change=change, summary=f"{change} {key}")
     return Pending(
         message_key=f"{key}@{channel}", channel=channel, alert=a, created_at=at, attempts=attempts
     )

@@ -15,7 +15,7 @@ CHANNELS = ("slack", "mail")
 
 
 def exchange(**over: Any) -> dict[str, Any]:
-    row = {
+    row: dict[str, Any] = {
         "key": "prisoner_exchange|RUS+UKR|2025-06-02T12:00:00+00:00|bbc|post-07",
         "topic": "prisoner_exchange",
         "actor": "RUS",
@@ -40,7 +40,7 @@ def exchange(**over: Any) -> dict[str, Any]:
 
 
 def demand(**over: Any) -> dict[str, Any]:
-    row = {
+    row: dict[str, Any] = {
         "key": "UKR|ceasefire|*",
         "actor": "UKR",
         "topic": "ceasefire",

@@ -40,14 +40,12 @@ def test_secret_is_read_from_environment_or_file(tmp_path: Path) -> None:
     """`<key>_env` names a variable, `<key>_file` a file whose stripped content is the secret."""
     f = tmp_path / "pw"
     f.write_text("from-file\n")
-    assert (
-        resolve({"password_env": "PW"}, "password", environ={"PW": "from-env"}, where="w").reveal()
-        == "from-env"
-    )  # type: ignore[union-attr]
-    assert (
-        resolve({"password_file": str(f)}, "password", environ={}, where="w").reveal()
-        == "from-file"
-    )  # type: ignore[union-attr]
+    from_env = resolve({"password_env": "PW"}, "password", environ={"PW": "from-env"}, where="w")
+    from_file = resolve({"password_file": str(f)}, "password", environ={}, where="w")
+    assert from_env is not None
+    assert from_env.reveal() == "from-env"
+    assert from_file is not None
+    assert from_file.reveal() == "from-file"
     assert resolve({}, "password", environ={}, where="w", required=False) is None
 
 
@@ -63,8 +61,8 @@ def test_secret_is_read_from_environment_or_file(tmp_path: Path) -> None:
     ],
 )
 def test_bad_secret_configuration_names_where_and_never_the_value(
-    settings, environ, message
-) -> None:  # type: ignore[no-untyped-def]
+    settings: dict[str, str], environ: dict[str, str], message: str
+) -> None:
     """Each mistake is a SecretError naming the channel and the variable or file, not a value."""
     with pytest.raises(SecretError) as info:
         resolve(settings, "password", environ=environ, where="alerts channel 'mail'")
