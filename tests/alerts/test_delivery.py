@@ -362,6 +362,7 @@ def test_retry_of_a_grouped_batch_sends_the_same_alert_and_failure_covers_every_
 
 def test_digest_channel_gets_one_email_per_interval(store: Any, tmp_path: Path) -> None:
     """Three changes to three rows reach a digest mailbox as one message listing all three."""
+    import email.message
     import mailbox
 
     from alerts.channels.mailbox import MailboxChannel
@@ -387,6 +388,6 @@ def test_digest_channel_gets_one_email_per_interval(store: Any, tmp_path: Path) 
     assert msg["Subject"] == "[Parley] 3 changes in the views"
     assert msg["In-Reply-To"] is None
     text = msg.get_payload(0)
-    assert isinstance(text, mailbox.Message)
+    assert isinstance(text, email.message.Message)
     body = bytes(text.get_payload(decode=True)).decode()
     assert all(f"change {i}" in body for i in range(3))
