@@ -177,6 +177,11 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Cla
         actor, group = ctx.pair[0], True
     else:
         actor, group = holder.code, holder.form == "group"
+        if group:
+            speaker = speaker_of(ctx, cue, sentence)
+            others = [code for code in ctx.pair if speaker is None or code != speaker.code]
+            if speaker is not None and speaker.code in ctx.pair and _named_times(ctx, others[0]) < 2:
+                return []  # a speaker's "both sides", the other side barely named: who they are is unknown
     topics = topics_of(ctx, cue, sentence, clause)
     if not topics:
         return []
@@ -211,6 +216,10 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Cla
             )
         )
     return claims
+
+
+def _named_times(ctx: Context, code: str) -> int:
+    return sum(1 for m in ctx.mentions if m.code == code and m.form == "name")
 
 
 def _as_kind(kind: str) -> ClaimKind:

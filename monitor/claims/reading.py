@@ -18,6 +18,7 @@ _CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGN
 _ANAPHOR_AFTER = re.compile(r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those)\b", re.IGNORECASE)
 _ANAPHOR_BEFORE = re.compile(r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(?:idea|plan|proposal|offer|demand|meeting|deal|request|condition|step|option)s?\b", re.IGNORECASE)
 _LIST_GAP = re.compile(r"^[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$", re.IGNORECASE)
+_OUTCOMES = ("agreement", "fulfilment")
 _ADJECTIVES = frozenset(
     "key main new latest initial final fresh previous earlier own repeated renewed formal written "
     "official draft revised original central core first second third long-standing longstanding".split()
@@ -147,6 +148,11 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
 def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     """Who says the sentence: the actor next to a reporting verb, nearest to the cue."""
     best: tuple[int, Mention] | None = None
+    for m in ctx.mentions:  # a headline's "Qatar: both sides have agreed ..."
+        if m.start >= sentence.start and m.code and m.start < cue.start:
+            if ctx.text[m.end : m.end + 1] == ":" and m.start - sentence.start < 40:
+                best = (cue.start - m.start, m)
+            break
     for verb in ctx.pack.markers.speech.finditer(ctx.text, sentence.start, sentence.end):
         if verb.start() <= cue.start < verb.end():
             continue
@@ -182,6 +188,8 @@ def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
         if other.start >= cue.end and other.start < clause[1] and other.rule.agent != "speaker":
             if is_noun_use(ctx, other) or owner_of(ctx, other, clause) is not None:
                 continue
+            if cue.rule.kind not in _OUTCOMES and other.rule.kind in _OUTCOMES:
+                continue  # "pressed him to accept the deal": the outcome is what is asked for
             return other.start
     return clause[1]
 
