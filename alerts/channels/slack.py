@@ -2,9 +2,10 @@
 
 `slack_message(alert)` (pure) builds the payload: a header, what changed, the parties, quantities
 and deadline, the quoted sentence as a quote, and a button linking to the post. Every piece of post
-text is escaped for Slack (`&` `<` `>` become entities), so no post can ping `@channel` or smuggle a
-`<url|link>`, and cut to Slack's limits (header 150 characters, section text 3000, field 2000,
-fallback text 40,000, at most 50 blocks) without splitting an entity.
+text is escaped for Slack (`&` `<` `>` become entities) and every mrkdwn text is `verbatim` (Slack
+does not auto-link it), so no post can ping `@channel` or smuggle a `<url|link>`. Text is cut to
+Slack's limits (header 150 characters, section text 3000, field 2000, fallback text 40,000, at
+most 50 blocks) without splitting an entity.
 
 `SlackChannel.send` posts it. A 2xx is delivered; 429 raises a retryable `DeliveryError` with the
 Retry-After seconds; 5xx, timeouts and connection errors are retryable; any other 4xx is
@@ -65,6 +66,11 @@ def _quote(text: str) -> str:
     return "\n".join(f">{line}" for line in body.split("\n"))
 
 
+def _mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not auto-link URLs, channel names or mentions in the (escaped) text
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def slack_message(alert: Alert) -> dict[str, Any]:
     """The Block Kit payload for `alert`, every value escaped and within Slack's limits."""
     blocks: list[dict[str, Any]] = [
@@ -77,7 +83,7 @@ def slack_message(alert: Alert) -> dict[str, Any]:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": escape(alert.summary, SECTION_MAX)},
+                "text": _mrkdwn(escape(alert.summary, SECTION_MAX)),
             }
         )
     pairs = [(label, value) for label, value in facts(alert) if label != "What changed"]
@@ -86,16 +92,13 @@ def slack_message(alert: Alert) -> dict[str, Any]:
             {
                 "type": "section",
                 "fields": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f"*{label}*\n" + escape(value, FIELD_MAX - len(label) - 3),
-                    }
+                    _mrkdwn(f"*{label}*\n" + escape(value, FIELD_MAX - len(label) - 3))
                     for label, value in pairs[:FIELDS_MAX]
                 ],
             }
         )
     if alert.quote:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _quote(alert.quote)}})
+        blocks.append({"type": "section", "text": _mrkdwn(_quote(alert.quote))})
     url = safe_url(alert.post_url)
     if url and len(url) <= URL_MAX:
         blocks.append(
@@ -113,7 +116,7 @@ def slack_message(alert: Alert) -> dict[str, Any]:
     blocks.append(
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": escape(f"Parley · {alert.key}", SECTION_MAX)}],
+            "elements": [_mrkdwn(escape(f"Parley · {alert.key}", SECTION_MAX))],
         }
     )
     fallback = alert.headline + (f": {alert.summary}" if alert.summary else "")

@@ -26,6 +26,10 @@ def _text_obj(obj: Any, where: str, limit: int) -> list[str]:
         return [f"{where}: not a text object"]
     text = obj.get("text", "")
     problems = [] if text else [f"{where}: empty text"]
+    if obj["type"] == "mrkdwn" and obj.get("verbatim") is not True:
+        problems.append(
+            f"{where}: mrkdwn without verbatim (Slack would auto-link mentions and URLs)"
+        )
     if len(text) > limit:
         problems.append(f"{where}: {len(text)} characters > {limit}")
     return problems + _escaped(text, where, obj["type"] == "mrkdwn")
