@@ -161,15 +161,17 @@ class _DropSecretRequests(logging.Filter):
 
 
 @contextmanager
-def secret_url_request() -> Iterator[None]:
-    """Within this block (this task only), httpx does not log request lines, which carry the URL.
+def secret_url_request(loggers: tuple[str, ...] = ("httpx",)) -> Iterator[None]:
+    """Within this block (this task, and threads started with its context), the HTTP libraries'
+    `loggers` log nothing: their request lines carry the URL.
 
     Slack and webhook URLs hold their token in the path; httpx logs every request's full URL at
-    INFO. Sending through a secret URL happens inside this block.
+    INFO, Apprise and urllib3 at DEBUG. Sending through a secret URL happens inside this block.
     """
-    httpx_log = logging.getLogger("httpx")
-    if not any(isinstance(f, _DropSecretRequests) for f in httpx_log.filters):
-        httpx_log.addFilter(_DropSecretRequests())
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropSecretRequests) for f in logger.filters):
+            logger.addFilter(_DropSecretRequests())
     token = _SECRET_REQUEST.set(True)
     try:
         yield

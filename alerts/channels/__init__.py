@@ -16,9 +16,10 @@ Factory = Callable[[str, Mapping[str, Any], Mapping[str, str]], Channel]
 
 def _registry() -> dict[str, Factory]:
     # Imported lazily so `parley --help` does not import httpx and smtplib.
-    from alerts.channels import console, email, mailbox, slack, webhook
+    from alerts.channels import apprise, console, email, mailbox, slack, webhook
 
     return {
+        "apprise": apprise.from_config,
         "slack": slack.from_config,
         "email": email.from_config,
         "webhook": webhook.from_config,

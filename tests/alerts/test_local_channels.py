@@ -58,6 +58,7 @@ def test_every_registered_type_builds_from_config(tmp_path: Path) -> None:
             "password_env": "PW",
         },
         "console": {},
+        "apprise": {"url_env": "HOOK"},
         "mailbox": {"path": str(tmp_path / "m.mbox")},
     }
     assert channel_types() == sorted(minimal)
