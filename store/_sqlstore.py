@@ -57,6 +57,7 @@ class SQLEventStore:
         self._all_connections: list[tuple[threading.Thread, Any]] = []
         self._connections_lock = threading.Lock()
         self._checkpoints: dict[str, int] = {}
+        self._versions = _VersionCache()
 
     # Backend hooks -----------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -83,8 +84,10 @@ class SQLEventStore:
     def _time_out(self, moment: datetime) -> Any:
         raise NotImplementedError
 
-    def _insert_events_sql(self) -> str:
-        return f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
+        self._executemany(
+            conn, f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
 
     def _signal_appended(self, conn: Any) -> None:
         """Called inside the append transaction once rows were inserted."""
@@ -200,43 +203,59 @@ class SQLEventStore:
                 )
                 for chunk in _chunks(keys)
             ]
-            # One index seek per stream (a GROUP BY over an IN list scans every version).
-            stream_cursors = [
-                conn.execute(
-                    self._sql(
-                        f"WITH wanted (id) AS (VALUES {', '.join(['(?)'] * len(chunk))}) "
-                        "SELECT id, (SELECT MAX(stream_version) FROM events "
-                        "WHERE stream_id = wanted.id) FROM wanted"
-                    ),
-                    chunk,
-                )
-                for chunk in _chunks(streams)
-            ]
+            cached = self._versions.known(streams)
+            stream_cursors = self._version_lookups(conn, [s for s in streams if s not in cached])
             head = head_cursor.fetchone()
+            head_key = (head[0], head[1]) if head else (0, GENESIS_HASH)
             existing: dict[str, int] = {}
             for cursor in key_cursors:
                 existing.update(cursor.fetchall())
-            versions: dict[str, int] = {}
+            versions = dict.fromkeys(streams, 0)
             for cursor in stream_cursors:
                 versions.update((sid, v) for sid, v in cursor.fetchall() if v)
+            valid = self._versions.valid_at(head_key, cached)
+            if valid is None:  # another writer appended since we last did: ask the log
+                for cursor in self._version_lookups(conn, list(cached)):
+                    versions.update((sid, v) for sid, v in cursor.fetchall() if v)
+            else:
+                versions.update(valid)
             now = datetime.now(UTC)
             if head is not None:
                 now = max(now, self._time_in(head[2]))  # recorded_at never goes backwards
             rows, positions = plan_append(
                 events,
                 payloads,
-                head_position=head[0] if head else 0,
-                head_hash=head[1] if head else GENESIS_HASH,
+                head_position=head_key[0],
+                head_hash=head_key[1],
                 existing_keys=existing,
                 stream_versions=versions,
                 recorded_at=format_time(now),
             )
             if rows:
-                self._executemany(conn, self._insert_events_sql(), rows)
+                self._insert_events(conn, rows)
                 self._signal_appended(conn)
+        for row in rows:
+            versions[row[1]] = row[2]
+        self._versions.remember(
+            head_key, (rows[-1][0], rows[-1][9]) if rows else head_key, versions
+        )
         if rows:
             self._after_commit()
         return positions
+
+    def _version_lookups(self, conn: Any, streams: list[str]) -> list[Any]:
+        # One index seek per stream (a GROUP BY over an IN list scans every version).
+        return [
+            conn.execute(
+                self._sql(
+                    f"WITH wanted (id) AS (VALUES {', '.join(['(?)'] * len(chunk))}) "
+                    "SELECT id, (SELECT MAX(stream_version) FROM events "
+                    "WHERE stream_id = wanted.id) FROM wanted"
+                ),
+                chunk,
+            )
+            for chunk in _chunks(streams)
+        ]
 
     # Reading -----------------------------------------------------------------------------------
     def _records(self, rows: Sequence[Sequence[Any]]) -> list[RecordedEvent]:
@@ -399,6 +418,44 @@ class SQLEventStore:
                 if self._closed.is_set():
                     return
                 raise
+
+
+class _VersionCache:
+    """Stream versions this process learned, valid only while the head is the one it last saw.
+
+    Saves the per-stream lookups of an append when no other writer appended in between: if the
+    log's head is exactly (position, hash) of our last append, no stream can have moved.
+    """
+
+    _LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._head: tuple[int, str] | None = None
+        self._versions: dict[str, int] = {}
+
+    def known(self, streams: list[str]) -> set[str]:
+        with self._lock:
+            return {s for s in streams if s in self._versions}
+
+    def valid_at(self, head: tuple[int, str], streams: set[str]) -> dict[str, int] | None:
+        """The cached versions of `streams` if the cache holds at `head`, else None."""
+        with self._lock:
+            if self._head != head or any(s not in self._versions for s in streams):
+                return None
+            return {s: self._versions[s] for s in streams}
+
+    def remember(
+        self, before: tuple[int, str], after: tuple[int, str], versions: dict[str, int]
+    ) -> None:
+        """After a commit that moved the head from `before` to `after`, record `versions`."""
+        with self._lock:
+            if self._head is not None and self._head[0] > after[0]:
+                return  # a later append (another thread) already updated the cache
+            if self._head != before or len(self._versions) > self._LIMIT:
+                self._versions = {}  # what we held was not known to be current: start afresh
+            self._versions.update(versions)
+            self._head = after
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:

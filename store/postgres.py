@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -71,11 +71,16 @@ class PostgresEventStore(ProjectionStore, MetaTable):
         with conn.cursor() as cursor:
             cursor.executemany(self._sql(sql), rows)
 
-    def _insert_events_sql(self) -> str:
-        return (
+    def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
+        # One statement for the whole batch, its columns sent as arrays: far less protocol
+        # traffic than one INSERT per row.
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        conn.execute(
             "INSERT INTO events (position, stream_id, stream_version, event_type, schema_version, "
             "recorded_at, idempotency_key, data, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?::timestamptz, ?, ?, ?, ?)"
+            "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], "
+            "%s::integer[], %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[])",
+            columns,
         )
 
     @contextmanager

@@ -76,6 +76,23 @@ def test_wrong_expected_version_raises_and_writes_nothing_of_the_batch(
     assert store.append([event(2, stream="a", expected=1)]) == [2]
 
 
+def test_stream_versions_stay_exact_when_two_writers_alternate(
+    store: ProjectionStore, db_url: str
+) -> None:
+    """Appends from another store object in between are seen: versions and expectations hold."""
+    from store import open_store
+
+    with open_store(db_url) as other:
+        store.append([event(1, stream="a")])
+        other.append([event(2, stream="a", expected=1)])
+        with pytest.raises(ConcurrencyError, match="expected version 1, actual version 2"):
+            store.append([event(3, stream="a", expected=1)])
+        store.append([event(3, stream="a", expected=2)])
+        other.append([event(4, stream="a")])
+        store.append([event(5, stream="a"), event(6, stream="b")])
+    assert [e.stream_version for e in store.read_stream("a")] == [1, 2, 3, 4, 5]
+
+
 def test_expected_version_counts_events_earlier_in_the_same_batch(store: ProjectionStore) -> None:
     """Within a batch, the expected version follows the events appended before it."""
     store.append([event(1, stream="a", expected=0), event(2, stream="a", expected=1)])
