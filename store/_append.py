@@ -7,8 +7,10 @@ and idempotency keys they read under the append lock, then insert the rows it re
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from hashlib import sha256
+from json.encoder import encode_basestring as quote
 
-from store.canonical import canonical_payload, event_hash
+from store.canonical import canonical_payload
 from store.errors import ConcurrencyError, SerializationError
 from store.records import NewEvent
 
@@ -17,8 +19,6 @@ EventRow = tuple[int, str, int, str, int, str, str, str, str, str]
 
 
 def _check_text(value: object, what: str, where: str) -> None:
-    if type(value) is str and value and value.isascii() and value.isprintable():
-        return  # the common case, checked cheaply
     if not isinstance(value, str) or not value:
         raise SerializationError(f"{where}: {what} must be a non-empty string, not {value!r}")
     if "\x00" in value:
@@ -36,17 +36,41 @@ def serialise_batch(events: Sequence[NewEvent]) -> list[str]:
     """
     payloads: list[str] = []
     for index, event in enumerate(events):
-        where = f"event {index} of the batch ({event.event_type!r} in stream {event.stream_id!r})"
-        _check_text(event.stream_id, "stream_id", where)
-        _check_text(event.event_type, "event_type", where)
-        _check_text(event.idempotency_key, "idempotency_key", where)
-        if type(event.schema_version) is not int or event.schema_version < 1:
-            raise SerializationError(f"{where}: schema_version must be an integer >= 1")
+        stream_id, event_type, key = event.stream_id, event.event_type, event.idempotency_key
         expected = event.expected_version
-        if expected is not None and (type(expected) is not int or expected < 0):
-            raise SerializationError(f"{where}: expected_version must be None or an integer >= 0")
-        payloads.append(canonical_payload(event.data, where=where))
+        if not (  # the common case, checked in one go; anything unusual gets the full checks
+            type(stream_id) is str
+            and type(event_type) is str
+            and type(key) is str
+            and stream_id
+            and event_type
+            and key
+            and (text := stream_id + event_type + key).isascii()
+            and text.isprintable()
+            and type(event.schema_version) is int
+            and event.schema_version >= 1
+            and (expected is None or (type(expected) is int and expected >= 0))
+        ):
+            _check_event(event, index)
+        try:
+            payloads.append(canonical_payload(event.data, where=""))
+        except SerializationError:  # again, with the message naming the event
+            where = f"event {index} of the batch ({event_type!r} in stream {stream_id!r})"
+            canonical_payload(event.data, where=where)
+            raise
     return payloads
+
+
+def _check_event(event: NewEvent, index: int) -> None:
+    where = f"event {index} of the batch ({event.event_type!r} in stream {event.stream_id!r})"
+    _check_text(event.stream_id, "stream_id", where)
+    _check_text(event.event_type, "event_type", where)
+    _check_text(event.idempotency_key, "idempotency_key", where)
+    if type(event.schema_version) is not int or event.schema_version < 1:
+        raise SerializationError(f"{where}: schema_version must be an integer >= 1")
+    expected = event.expected_version
+    if expected is not None and (type(expected) is not int or expected < 0):
+        raise SerializationError(f"{where}: expected_version must be None or an integer >= 0")
 
 
 def plan_append(
@@ -71,52 +95,50 @@ def plan_append(
     versions = dict(stream_versions)
     position = head_position
     prev = head_hash
+    quoted_time = quote(recorded_at)
     for event, payload in zip(events, payloads, strict=True):
-        known = keys.get(event.idempotency_key)
+        key = event.idempotency_key
+        known = keys.get(key)
         if known is not None:
             positions.append(known)
             continue
-        current = versions.get(event.stream_id, 0)
+        stream_id = event.stream_id
+        current = versions.get(stream_id, 0)
         if event.expected_version is not None and event.expected_version != current:
             raise ConcurrencyError(
-                f"stream {event.stream_id!r}: expected version {event.expected_version}, "
+                f"stream {stream_id!r}: expected version {event.expected_version}, "
                 f"actual version {current}; nothing of the batch was appended"
             )
         position += 1
         version = current + 1
+        # event_hash(), inlined: this loop is the hot path of every append.
+        header = (
+            f"[{position:d},{quote(stream_id)},{version:d},{quote(event.event_type)},"
+            f"{event.schema_version:d},{quoted_time},{quote(key)}]"
+        )
         try:
-            digest = event_hash(
-                prev,
-                position=position,
-                stream_id=event.stream_id,
-                stream_version=version,
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                recorded_at=recorded_at,
-                idempotency_key=event.idempotency_key,
-                payload=payload,
-            )
+            digest = sha256(f"{prev}\n{header}\n{payload}".encode()).hexdigest()
         except UnicodeEncodeError as exc:
             raise SerializationError(
                 f"event {len(positions)} of the batch ({event.event_type!r} in stream "
-                f"{event.stream_id!r}): payload holds text that is not valid Unicode ({exc})"
+                f"{stream_id!r}): holds text that is not valid Unicode ({exc})"
             ) from exc
         rows.append(
             (
                 position,
-                event.stream_id,
+                stream_id,
                 version,
                 event.event_type,
                 event.schema_version,
                 recorded_at,
-                event.idempotency_key,
+                key,
                 payload,
                 prev,
                 digest,
             )
         )
         prev = digest
-        keys[event.idempotency_key] = position
-        versions[event.stream_id] = version
+        keys[key] = position
+        versions[stream_id] = version
         positions.append(position)
     return rows, positions

@@ -329,7 +329,7 @@ class SQLEventStore:
         while True:
             rows = self._query(sql, [position, *extra, batch_size])
             yield from self._records(rows)
-            if len(rows) < batch_size:
+            if len(rows) < batch_size or (to_position is not None and rows[-1][0] >= to_position):
                 return
             position = rows[-1][0] + 1
 
