@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Any
 
 from monitor.claims import attrs as attributes
@@ -52,8 +53,10 @@ def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
     """A meeting "between Zelensky and Putin": two named people of different actors make a
     leaders' meeting even without the words "leaders" or "presidents"."""
     hits = []
+    starts = [x.start for x in mentions]
     for m in _MEETING.finditer(text):
-        people = [x for x in mentions if x.person and x.form == "name" and m.end() <= x.start < m.end() + 80]
+        near = mentions[bisect_left(starts, m.end()) : bisect_left(starts, m.end() + 80)]
+        people = [x for x in near if x.person and x.form == "name"]
         if len({x.code for x in people}) >= 2:
             hits.append(TopicHit(start=m.start(), end=max(x.end for x in people[:2]), topic="leaders_meeting", strong=True))
     return hits
@@ -68,10 +71,14 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     topics = tuple(
         TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1]) for s, e, i in topic_hits
     )
+    topic_starts = [t.start for t in topics]
     cues = tuple(
         Cue(start=s, end=e, rule=pack.cue_rules[i])
         for s, e, i in cue_hits
-        if not any(t.start <= s and e <= t.end and t.end - t.start > e - s for t in topics)
+        if not any(
+            t.start <= s and e <= t.end and t.end - t.start > e - s
+            for t in topics[bisect_left(topic_starts, s - 80) : bisect_left(topic_starts, s + 1)]
+        )
     )
     mentions = raw_mentions(text, alias_hits, pack)
     meetings = people_meetings(text, mentions)
@@ -80,22 +87,27 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))
     pair = main_pair(mentions, pack)
     sentences = tuple(split_sentences(text, pack.markers.clause_break))
+    resolved = tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences]))
     return Context(
         text=text,
         pack=pack,
         sentences=sentences,
-        mentions=tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences])),
+        mentions=resolved,
         topics=topics,
         cues=cues,
         pair=pair,
+        mention_starts=tuple(m.start for m in resolved),
+        cue_starts=tuple(c.start for c in cues),
+        topic_starts=tuple(t.start for t in topics),
+        sentence_starts=tuple(s.start for s in sentences),
     )
 
 
 def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     """An outcome verb that only says what an earlier cue asks for or refuses ("asks for children
     to be returned", "refused to release", "offered to exchange")."""
-    for other in ctx.cues:
-        if clause[0] <= other.start < cue.start and other.rule.agent != "speaker":
+    for other in ctx.cues_in(clause[0], cue.start):
+        if other.rule.agent != "speaker":
             if other.rule.kind in ("demand", "rejection"):
                 return True
             if other.rule.kind == "proposal" and _COMPLEMENT.match(ctx.text[other.end : cue.start]):
@@ -104,8 +116,8 @@ def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
 
 
 def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
-    for m in ctx.mentions:
-        if cue.end <= m.start < clause[1] and m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
+    for m in ctx.mentions_in(cue.end, clause[1]):
+        if m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
             return m
     return None
 
@@ -140,7 +152,7 @@ def _extra_attrs(
     if topic.topic == "peace_terms":
         out["document"] = ctx.text[topic.start : topic.end].lower()
     elif topic.topic in ("leaders_meeting", "talks"):
-        people = sorted({m.code for m in ctx.mentions if m.person and m.form == "name" and clause[0] <= m.start < clause[1]})
+        people = sorted({m.code for m in ctx.mentions_in(clause[0], clause[1]) if m.person and m.form == "name"})
         if people:
             out["participants"] = people
         place = _PLACE.search(ctx.text, topic.start, sentence.end)
@@ -151,8 +163,11 @@ def _extra_attrs(
     return out
 
 
-def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Claim]:
-    """The claims one cue makes (none when negated, hypothetical, unowned or without a topic)."""
+def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post, claimed: list[TopicHit] | None = None) -> list[Claim]:
+    """The claims one cue makes (none when negated, hypothetical, unowned or without a topic).
+
+    `claimed` collects the topic hits of the claims made so far in the post (for "it" later on).
+    """
     rule = cue.rule
     clause = clause_of(sentence, cue.start)
     kind = rule.kind
@@ -177,14 +192,11 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Cla
         actor, group = ctx.pair[0], True
     else:
         actor, group = holder.code, holder.form == "group"
-        if group:
-            speaker = speaker_of(ctx, cue, sentence)
-            others = [code for code in ctx.pair if speaker is None or code != speaker.code]
-            if speaker is not None and speaker.code in ctx.pair and _named_times(ctx, others[0]) < 2:
-                return []  # a speaker's "both sides", the other side barely named: who they are is unknown
-    topics = topics_of(ctx, cue, sentence, clause)
+    topics = topics_of(ctx, cue, sentence, clause, claimed or ())
     if not topics:
         return []
+    if claimed is not None:
+        claimed.extend(topics)
     counterpart = counterpart_of(ctx, cue, actor, clause)
     parties: tuple[str, ...] = ()
     if kind in _OUTCOMES:
@@ -216,10 +228,6 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post) -> list[Cla
             )
         )
     return claims
-
-
-def _named_times(ctx: Context, code: str) -> int:
-    return sum(1 for m in ctx.mentions if m.code == code and m.form == "name")
 
 
 def _as_kind(kind: str) -> ClaimKind:
@@ -265,6 +273,7 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
     if ctx is None:
         return []
     claims: list[Claim] = []
+    claimed: list[TopicHit] = []
     cues = list(ctx.cues)
     position = 0
     for sentence in ctx.sentences:
@@ -272,7 +281,7 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
             position += 1
         index = position
         while index < len(cues) and cues[index].start < sentence.end:
-            found = read_cue(ctx, cues[index], sentence, post)
+            found = read_cue(ctx, cues[index], sentence, post, claimed)
             claims.extend(found)
             start = cues[index].start
             index += 1

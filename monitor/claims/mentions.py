@@ -7,6 +7,7 @@ points back to: the last named person for "he"/"she", else the last actor named 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 
@@ -116,9 +117,9 @@ def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
     return tuple(sorted(ranked[:2]))
 
 
-def _first_subject(mentions: list[Mention], start: int, end: int, person: bool) -> str:
-    for m in mentions:
-        if start <= m.start < end and m.code and not m.obj and (m.person or not person):
+def _first_subject(mentions: list[Mention], starts: list[int], start: int, end: int, person: bool) -> str:
+    for m in mentions[bisect_left(starts, start) : bisect_left(starts, end)]:
+        if m.code and not m.obj and (m.person or not person):
             return m.code
     return ""
 
@@ -131,6 +132,7 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences
     sentences before it, nearest first.
     """
     out: list[Mention] = []
+    out_starts: list[int] = []
     previous: Mention | None = None
     bounds = sorted(sentences)
     index = 0
@@ -155,7 +157,7 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences
             for person_only in (True, False) if m.person else (False,):
                 back = index - 1
                 while not code and back >= 0 and back >= index - 3:
-                    code = _first_subject(out, bounds[back][0], bounds[back][1], person_only)
+                    code = _first_subject(out, out_starts, bounds[back][0], bounds[back][1], person_only)
                     back -= 1
         person = previous.person if m.form == "who" and previous is not None and code else m.person
         resolved = m if code == m.code else Mention(
@@ -168,5 +170,6 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences
             obj=m.obj,
         )
         out.append(resolved)
+        out_starts.append(resolved.start)
         previous = resolved
     return out

@@ -7,6 +7,8 @@ Everything here is a pure function of the post's text, its mentions, its cue and
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.claims.mentions import Mention
@@ -16,8 +18,15 @@ from monitor.claims.segment import Sentence
 _BY_AGENT = re.compile(r"\s+(?:by|from)\s+(?:the\s+)?$", re.IGNORECASE)
 _CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGNORECASE)
 _ANAPHOR_AFTER = re.compile(r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those)\b", re.IGNORECASE)
-_ANAPHOR_BEFORE = re.compile(r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(?:idea|plan|proposal|offer|demand|meeting|deal|request|condition|step|option)s?\b", re.IGNORECASE)
-_LIST_GAP = re.compile(r"^[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$", re.IGNORECASE)
+_ANAPHOR_BEFORE = re.compile(
+    r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(idea|plan|proposal|offer|demand|meeting|summit|deal|request|condition|step|option)s?\b",
+    re.IGNORECASE,
+)
+_NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
+_LIST_GAP = re.compile(
+    r"^(?=.*(?:[,;–—-]|\band\b|\bor\b))[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$",
+    re.IGNORECASE,
+)
 _OUTCOMES = ("agreement", "fulfilment")
 _ADJECTIVES = frozenset(
     "key main new latest initial final fresh previous earlier own repeated renewed formal written "
@@ -55,6 +64,27 @@ class Context:
     topics: tuple[TopicHit, ...]
     cues: tuple[Cue, ...]
     pair: tuple[str, ...]
+    mention_starts: tuple[int, ...] = ()
+    cue_starts: tuple[int, ...] = ()
+    topic_starts: tuple[int, ...] = ()
+    sentence_starts: tuple[int, ...] = ()
+
+    def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
+        """Mentions that start in [start, end), in text order (a bisect: posts can be huge)."""
+        return self.mentions[bisect_left(self.mention_starts, start) : bisect_left(self.mention_starts, end)]
+
+    def cues_in(self, start: int, end: int) -> tuple[Cue, ...]:
+        """Cues that start in [start, end)."""
+        return self.cues[bisect_left(self.cue_starts, start) : bisect_left(self.cue_starts, end)]
+
+    def topics_in(self, start: int, end: int) -> tuple[TopicHit, ...]:
+        """Topic hits that start in [start, end)."""
+        return self.topics[bisect_left(self.topic_starts, start) : bisect_left(self.topic_starts, end)]
+
+    def sentences_before(self, sentence: Sentence, count: int) -> tuple[Sentence, ...]:
+        """Up to `count` sentences just before `sentence`."""
+        index = bisect_left(self.sentence_starts, sentence.start)
+        return self.sentences[max(0, index - count) : index]
 
 
 def is_negated(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> bool:
@@ -111,14 +141,14 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
 def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
     """The explicit owner of a noun cue: "Kyiv's demand", "the Russian proposal", "a demand by Kyiv"."""
     after = ctx.text[cue.end : min(clause[1], cue.end + 12)]
-    for m in ctx.mentions:
-        if m.start >= cue.end and m.start < clause[1] and m.code:
+    for m in ctx.mentions_in(cue.end, clause[1]):
+        if m.code:
             gap = ctx.text[cue.end : m.start]
             if _BY_AGENT.fullmatch(gap) or (not gap.strip() and after.lstrip().lower().startswith(("by", "from"))):
                 return m
             break
-    for m in reversed(ctx.mentions):
-        if m.end > cue.start or m.end < clause[0]:
+    for m in reversed(ctx.mentions_in(clause[0], cue.start)):
+        if m.end > cue.start:
             continue
         gap = ctx.text[m.end : cue.start]
         if len(gap.split()) > 3 or not m.code:
@@ -131,11 +161,7 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
 
 def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     """Who does the verb: the nearest actor before the cue in its sentence that is not an object."""
-    for m in reversed(ctx.mentions):
-        if m.start >= cue.start or m.end <= sentence.start:
-            if m.end <= sentence.start:
-                break
-            continue
+    for m in reversed(ctx.mentions_in(sentence.start, cue.start)):
         if not m.code:
             continue
         if not m.obj or _CONTROL.match(ctx.text[m.end : cue.start]):
@@ -148,23 +174,24 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
 def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     """Who says the sentence: the actor next to a reporting verb, nearest to the cue."""
     best: tuple[int, Mention] | None = None
-    for m in ctx.mentions:  # a headline's "Qatar: both sides have agreed ..."
-        if m.start >= sentence.start and m.code and m.start < cue.start:
+    in_sentence = ctx.mentions_in(sentence.start, sentence.end)
+    for m in in_sentence:  # a headline's "Qatar: both sides have agreed ..."
+        if m.code and m.start < cue.start:
             if ctx.text[m.end : m.end + 1] == ":" and m.start - sentence.start < 40:
                 best = (cue.start - m.start, m)
             break
     for verb in ctx.pack.markers.speech.finditer(ctx.text, sentence.start, sentence.end):
         if verb.start() <= cue.start < verb.end():
             continue
-        for m in reversed(ctx.mentions):
-            if m.end <= verb.start() and m.start >= sentence.start and m.code:
+        for m in reversed(in_sentence):
+            if m.end <= verb.start() and m.code:
                 if len(ctx.text[m.end : verb.start()].split()) <= 6 and not m.obj:
                     distance = abs(cue.start - verb.start())
                     if best is None or distance < best[0]:
                         best = (distance, m)
                 break
-        for m in ctx.mentions:
-            if m.start >= verb.end() and m.start < sentence.end and m.code:
+        for m in in_sentence:
+            if m.start >= verb.end() and m.code:
                 if len(ctx.text[verb.end() : m.start].split()) <= 3 and verb.start() > cue.start:
                     distance = abs(cue.start - verb.start())
                     if best is None or distance < best[0]:
@@ -175,8 +202,10 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
 
 def previous_subject(ctx: Context, sentence: Sentence) -> Mention | None:
     """The last actor named as a subject before this sentence (for sentences without one)."""
-    for m in reversed(ctx.mentions):
-        if m.end <= sentence.start and m.code and not m.obj:
+    earlier = ctx.sentences_before(sentence, 3)
+    since = earlier[0].start if earlier else sentence.start
+    for m in reversed(ctx.mentions_in(since, sentence.start)):
+        if m.code and not m.obj:
             return m
     return None
 
@@ -184,8 +213,8 @@ def previous_subject(ctx: Context, sentence: Sentence) -> Mention | None:
 def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
     """Where a cue's object ends: at the next verb cue in the clause. A noun cue in between
     ("refusing to meet Ukraine's demand to cease fire") is part of the object."""
-    for other in ctx.cues:
-        if other.start >= cue.end and other.start < clause[1] and other.rule.agent != "speaker":
+    for other in ctx.cues_in(cue.end, clause[1]):
+        if other.rule.agent != "speaker":
             if is_noun_use(ctx, other) or owner_of(ctx, other, clause) is not None:
                 continue
             if cue.rule.kind not in _OUTCOMES and other.rule.kind in _OUTCOMES:
@@ -194,21 +223,24 @@ def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
     return clause[1]
 
 
-def topics_of(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int]) -> list[TopicHit]:
+def topics_of(
+    ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], claimed: Sequence[TopicHit] = ()
+) -> list[TopicHit]:
     """The topics a cue is about: first named after it (with a list that follows), else before it
     in the clause, else, for "it"/"such a meeting", in the sentences before."""
     allowed = cue.rule.topics
     end = _window_end(ctx, cue, clause)
     after = [
-        t for t in ctx.topics
-        if t.start >= cue.end and t.start < end and (allowed is None or t.topic in allowed)
+        t for t in ctx.topics_in(cue.end, end)
+        if allowed is None or t.topic in allowed
     ]  # fmt: skip
     if cue.rule.kind == "fulfilment" and after:
         blocker = ctx.pack.markers.container.search(ctx.text, cue.end, after[0].start)
         if blocker is not None:
             after = [t for t in after if t.start < blocker.start()]
-    strong = [t for t in after if t.strong]
-    if strong:
+    first = _first_topic(ctx, after)
+    if first is not None and first.strong:
+        strong = [t for t in after if t.strong and t.start >= first.start]
         chosen = [strong[0]]
         for nxt in strong[1:]:
             if _LIST_GAP.match(ctx.text[chosen[-1].end : nxt.start]):
@@ -216,39 +248,70 @@ def topics_of(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int
             else:
                 break
         return chosen
-    if after:
-        return [after[0]]
+    if first is not None:
+        return [first]
     before = [
-        t for t in ctx.topics
-        if t.end <= cue.start and t.start >= clause[0] and (allowed is None or t.topic in allowed)
+        t for t in ctx.topics_in(clause[0], cue.start)
+        if t.end <= cue.start and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if before:
         return [before[-1]]
-    own = [t for t in ctx.topics if t.start <= cue.start and cue.end <= t.end and (allowed is None or t.topic in allowed)]
+    own = [
+        t for t in ctx.topics_in(cue.start - 80, cue.start + 1)
+        if cue.end <= t.end and (allowed is None or t.topic in allowed)
+    ]  # fmt: skip
     if own:  # the verb names its topic itself: "withdraw", "swap"
         return own[:1]
-    if not (
-        _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
-        or _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
-    ):
+    pronoun = _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
+    noun = _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
+    if not (pronoun or noun):
         return []
-    earlier = [s for s in ctx.sentences if s.end <= sentence.start][-2:]
+    return _antecedent(ctx, sentence, allowed, _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else (), claimed)
+
+
+def _antecedent(
+    ctx: Context, sentence: Sentence, allowed: frozenset[str] | None, kinds: tuple[str, ...], claimed: Sequence[TopicHit]
+) -> list[TopicHit]:
+    """What "it" or "such a meeting" points back to in the two sentences before: a topic of the
+    noun's kind ("meeting": a leaders' meeting or talks), else the topic of the last claim made
+    there, else the first topic named there."""
+    earlier = ctx.sentences_before(sentence, 2)
+    if not earlier:
+        return []
+    since = earlier[0].start
+    fits = [t for t in ctx.topics_in(since, sentence.start) if allowed is None or t.topic in allowed]
+    if kinds:
+        of_kind = [t for t in fits if t.topic in kinds]
+        return of_kind[-1:]
+    recent = [t for t in claimed[-8:] if since <= t.start < sentence.start and (allowed is None or t.topic in allowed)]
+    if recent:
+        return recent[-1:]
     for previous in reversed(earlier):
-        found = [
-            t for t in ctx.topics
-            if previous.start <= t.start < previous.end and (allowed is None or t.topic in allowed)
-        ]  # fmt: skip
-        if found:
-            strong = [t for t in found if t.strong]
-            return [(strong or found)[-1]]
+        first = _first_topic(ctx, [t for t in fits if previous.start <= t.start < previous.end])
+        if first is not None:
+            return [first]
     return []
+
+
+def _first_topic(ctx: Context, topics: list[TopicHit]) -> TopicHit | None:
+    """The first topic named; a weak one gives way to a strong one right after it ("the
+    exchange of bodies" is about bodies) or, failing that, to the first strong one at all."""
+    if not topics:
+        return None
+    first = topics[0]
+    if first.strong:
+        return first
+    for nxt in topics[1:]:
+        if nxt.strong and len(ctx.text[first.end : nxt.start].split()) <= 3:
+            return nxt
+    return first
 
 
 def counterpart_of(ctx: Context, cue: Cue, actor: str, clause: tuple[int, int]) -> str:
     """Another actor named after the cue in its clause ("hand over ... to Ukraine"), or ""."""
     end = _window_end(ctx, cue, clause)
-    for m in ctx.mentions:
-        if cue.end <= m.start < end and m.code and m.code != actor and m.form == "name" and (m.obj or m.possessive):
+    for m in ctx.mentions_in(cue.end, end):
+        if m.code and m.code != actor and m.form == "name" and (m.obj or m.possessive):
             return m.code
     return ""
 
@@ -257,7 +320,7 @@ def coordinated(ctx: Context, subject: Mention) -> list[str]:
     """Actors joined to the subject by "and" just before it ("Russia and Ukraine agreed")."""
     codes = []
     current = subject
-    for m in reversed(ctx.mentions):
+    for m in reversed(ctx.mentions_in(subject.start - 200, subject.start)):
         if m.end <= current.start and m.code:
             gap = ctx.text[m.end : current.start].strip().lower()
             if gap in ("and", ",", "&") and m.code != current.code:

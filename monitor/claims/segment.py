@@ -30,7 +30,7 @@ def _split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans = []
     cursor = start
     for m in _END.finditer(text, start, end):
-        before = text[cursor : m.start()].rsplit(None, 1)
+        before = text[max(cursor, m.start() - 24) : m.start()].rsplit(None, 1)
         word = before[-1].lower().strip("\"“‘'(") if before else ""
         if text[m.start()] == "." and (word in _ABBREV or (len(word) == 1 and word.isalpha())):
             continue
