@@ -34,13 +34,28 @@ _COUNT = re.compile(
 )
 _UNIT_RE = r"(hours?|days?|weeks?|months?)"
 _DURATION = re.compile(
-    rf"(?<![\w-])({_NUM})(?:\s*(?:-to-|-|–|\bto\b|\bor\b)\s*({_NUM}))?[- ]{_UNIT_RE}(?![\w])", re.IGNORECASE
+    rf"(?<![\w-])({_NUM})(?:\s*(?:-to-|-|–|\bto\b|\bor\b)\s*({_NUM}))?[- ]{_UNIT_RE}(?![\w])",
+    re.IGNORECASE,
 )
 _AGE_RANGE = re.compile(r"\baged (\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b", re.IGNORECASE)
-_UNDER = re.compile(r"\b(?:younger than|under(?: the age of)?|below(?: the age of)?|aged under) (\d{1,2})\b", re.IGNORECASE)
+_UNDER = re.compile(
+    r"\b(?:younger than|under(?: the age of)?|below(?: the age of)?|aged under) (\d{1,2})\b",
+    re.IGNORECASE,
+)
 _CATEGORIES = (
-    ("seriously wounded", re.compile(r"\b(?:seriously|severely|heavily|heavy|gravely|badly) (?:wounded|injured)", re.I)),
-    ("wounded", re.compile(r"\b(?<!seriously )(?<!severely )(?<!heavily )(?<!heavy )(?<!gravely )(?<!badly )(?:wounded|injured)\b", re.I)),
+    (
+        "seriously wounded",
+        re.compile(
+            r"\b(?:seriously|severely|heavily|heavy|gravely|badly) (?:wounded|injured)", re.I
+        ),
+    ),
+    (
+        "wounded",
+        re.compile(
+            r"\b(?<!seriously )(?<!severely )(?<!heavily )(?<!heavy )(?<!gravely )(?<!badly )(?:wounded|injured)\b",
+            re.I,
+        ),
+    ),
     ("sick", re.compile(r"\b(?:sick|ill|seriously ill)\b", re.I)),
     ("women", re.compile(r"\bwomen\b", re.I)),
     ("children", re.compile(r"\b(?:children|minors)\b", re.I)),
@@ -49,9 +64,15 @@ _CATEGORIES = (
     ("soldiers", re.compile(r"\b(?:soldiers|servicemen|combatants|troops)\b", re.I)),
 )
 _SCOPE_FULL = re.compile(r"\b(?:full|complete|comprehensive|total|general|all-out)\b", re.I)
-_SCOPE_PARTIAL = re.compile(r"\b(?:partial|limited|local(?:i[sz]ed)?|in certain areas|(?:certain |some )?(?:parts|sections|areas) of|energy|maritime)\b", re.I)
+_SCOPE_PARTIAL = re.compile(
+    r"\b(?:partial|limited|local(?:i[sz]ed)?|in certain areas|(?:certain |some )?(?:parts|sections|areas) of|energy|maritime)\b",
+    re.I,
+)
 _UNCONDITIONAL = re.compile(r"\bunconditional(?:ly)?\b", re.I)
-_LIFT = re.compile(r"\b(?:lift(?:s|ed|ing)?|eas(?:e|es|ed|ing)|relief|remov(?:e|al|ed|ing)|roll(?:ed|ing)? back|scrap(?:ped|ping)?|suspend(?:ed|ing)?|cut(?:ting)?)\b", re.I)
+_LIFT = re.compile(
+    r"\b(?:lift(?:s|ed|ing)?|eas(?:e|es|ed|ing)|relief|remov(?:e|al|ed|ing)|roll(?:ed|ing)? back|scrap(?:ped|ping)?|suspend(?:ed|ing)?|cut(?:ting)?)\b",
+    re.I,
+)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _DEADLINE = re.compile(
@@ -132,7 +153,7 @@ def _end_of_month(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def _resolve(m: re.Match[str], today: date) -> date:
+def _resolve(m: re.Match[str], today: date) -> date:  # noqa: PLR0911  (one return per kind of deadline)
     g = m.groups()
     if g[0]:
         unit = g[0].lower()
@@ -145,7 +166,9 @@ def _resolve(m: re.Match[str], today: date) -> date:
             end = today + timedelta(days=6 - today.weekday())
             return end if which == "this" else end + timedelta(days=7)
         if unit == "month":
-            return _end_of_month(today if which == "this" else _end_of_month(today) + timedelta(days=1))
+            return _end_of_month(
+                today if which == "this" else _end_of_month(today) + timedelta(days=1)
+            )
         return date(today.year if which == "this" else today.year + 1, 12, 31)
     if g[3]:
         return today + timedelta(days={"tomorrow": 1}.get(g[3].lower(), 0))
@@ -160,7 +183,11 @@ def _resolve(m: re.Match[str], today: date) -> date:
     month = _MONTHS[month_s.lower()]
     day = min(int(day_s), calendar.monthrange(today.year, month)[1])
     target = date(today.year, month, day)
-    return target if target >= today else date(today.year + 1, month, min(day, calendar.monthrange(today.year + 1, month)[1]))
+    return (
+        target
+        if target >= today
+        else date(today.year + 1, month, min(day, calendar.monthrange(today.year + 1, month)[1]))
+    )
 
 
 def find_deadline(text: str, published: datetime | None) -> dict[str, str]:

@@ -57,7 +57,9 @@ def post_from_dict(data: Any, where: str) -> Post:
     post_id = data.get("id", data.get("post_id"))
     if post_id in (None, "") or not isinstance(post_id, str | int):
         raise InputError(f"{where}: post has no id")
-    captions = _captions(data.get("images"), where) + _text_list(data.get("captions"), where, "captions")
+    captions = _captions(data.get("images"), where) + _text_list(
+        data.get("captions"), where, "captions"
+    )
     return Post(
         post_id=str(post_id),
         title=str(data.get("title") or ""),

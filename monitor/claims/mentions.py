@@ -61,20 +61,29 @@ def is_object(text: str, start: int, pack: RulesPack) -> bool:
     bare = words[i].strip(_QUOTES)
     if markers.object_word.fullmatch(bare):
         return True
-    return i >= 1 and markers.object_word.fullmatch(f"{words[i - 1].strip(_QUOTES)} {bare}") is not None
+    return (
+        i >= 1
+        and markers.object_word.fullmatch(f"{words[i - 1].strip(_QUOTES)} {bare}") is not None
+    )
 
 
 def _pronoun_case(spelling: str) -> bool:
-    return spelling == "I" or spelling.islower() or (spelling[:1].isupper() and spelling[1:].islower())
+    return (
+        spelling == "I" or spelling.islower() or (spelling[:1].isupper() and spelling[1:].islower())
+    )
 
 
-def raw_mentions(text: str, literal_hits: list[tuple[int, int, str, str]], pack: RulesPack) -> list[Mention]:
+def raw_mentions(
+    text: str, literal_hits: list[tuple[int, int, str, str]], pack: RulesPack
+) -> list[Mention]:
     """Name, pronoun and group mentions in text order (pronouns not yet resolved)."""
     found: list[Mention] = []
     for s, e, key, tags in literal_hits:
         spelling = text[s:e]
         exact = pack.exact_case.get(key)
-        if "a" in tags and (exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())):
+        if "a" in tags and (
+            exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())
+        ):
             code, person = pack.alias_info[key]
             found.append(
                 Mention(
@@ -88,7 +97,9 @@ def raw_mentions(text: str, literal_hits: list[tuple[int, int, str, str]], pack:
                 )
             )
         elif "g" in tags:
-            found.append(Mention(start=s, end=e, code="", form="group", obj=is_object(text, s, pack)))
+            found.append(
+                Mention(start=s, end=e, code="", form="group", obj=is_object(text, s, pack))
+            )
         elif "p" in tags and _pronoun_case(spelling):
             found.append(
                 Mention(
@@ -117,14 +128,18 @@ def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
     return tuple(sorted(ranked[:2]))
 
 
-def _first_subject(mentions: list[Mention], starts: list[int], start: int, end: int, person: bool) -> str:
+def _first_subject(
+    mentions: list[Mention], starts: list[int], start: int, end: int, person: bool
+) -> str:
     for m in mentions[bisect_left(starts, start) : bisect_left(starts, end)]:
         if m.code and not m.obj and (m.person or not person):
             return m.code
     return ""
 
 
-def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences: list[tuple[int, int]]) -> list[Mention]:
+def resolve(
+    text: str, mentions: list[Mention], pair: tuple[str, ...], sentences: list[tuple[int, int]]
+) -> list[Mention]:
     """Give each pronoun, "who" and group mention the code it points to ("" when unknown).
 
     A pronoun points to the nearest actor named before it in its sentence who is not an object
@@ -157,17 +172,23 @@ def resolve(text: str, mentions: list[Mention], pair: tuple[str, ...], sentences
             for person_only in (True, False) if m.person else (False,):
                 back = index - 1
                 while not code and back >= 0 and back >= index - 3:
-                    code = _first_subject(out, out_starts, bounds[back][0], bounds[back][1], person_only)
+                    code = _first_subject(
+                        out, out_starts, bounds[back][0], bounds[back][1], person_only
+                    )
                     back -= 1
         person = previous.person if m.form == "who" and previous is not None and code else m.person
-        resolved = m if code == m.code else Mention(
-            start=m.start,
-            end=m.end,
-            code=code,
-            form=m.form,
-            person=person,
-            possessive=m.possessive,
-            obj=m.obj,
+        resolved = (
+            m
+            if code == m.code
+            else Mention(
+                start=m.start,
+                end=m.end,
+                code=code,
+                form=m.form,
+                person=person,
+                possessive=m.possessive,
+                obj=m.obj,
+            )
         )
         out.append(resolved)
         out_starts.append(resolved.start)

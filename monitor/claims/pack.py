@@ -114,12 +114,16 @@ def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
         conditional=_words(m["conditional"]),
         hedge=_words(m["hedge"]),
         irrealis=_words(m["irrealis"]),
-        future_end=re.compile(rf"(?<!\w)(?:{_alternation(m['future'])})\W+(?:\w+\W+){{0,2}}$", re.IGNORECASE),
+        future_end=re.compile(
+            rf"(?<!\w)(?:{_alternation(m['future'])})\W+(?:\w+\W+){{0,2}}$", re.IGNORECASE
+        ),
         speech=_words(m["speech"]),
         object_word=re.compile(rf"(?:{preps})", re.IGNORECASE),
         title_words=frozenset(w.lower() for t in m["titles"] for w in t.split()),
         person_pronouns=frozenset(p.lower() for p in m["pronouns_person"]),
-        clause_break=re.compile(_alternation(re.escape(b) for b in m["clause_breaks"]), re.IGNORECASE),
+        clause_break=re.compile(
+            _alternation(re.escape(b) for b in m["clause_breaks"]), re.IGNORECASE
+        ),
         container=_words(m["containers"]),
         determiners=frozenset(d.lower() for d in m["determiners"]),
     )

@@ -23,7 +23,17 @@ from monitor.claims.schema import (
 _ACTOR_KEYS = {"name", "kind", "demonyms", "capital", "aliases", "people"}
 _ACTOR_KINDS = {"state", "observer", "organisation", "group", "other"}
 _TOPIC_KEYS = {"cues", "weak"}
-_CUE_KEYS = {"kind", "rule", "match", "agent", "topics", "future", "noun", "negation", "hypothetical"}
+_CUE_KEYS = {
+    "kind",
+    "rule",
+    "match",
+    "agent",
+    "topics",
+    "future",
+    "noun",
+    "negation",
+    "hypothetical",
+}
 _AGENTS = {"subject", "speaker", "from"}
 MARKERS = (
     "negation",
@@ -105,23 +115,29 @@ def read_actor_file(raw: RawRules, path: Path, label: str, *, people: bool) -> N
     """Read an actors file of the spec's form (code: {name, aliases, ...}); `people` marks persons."""
     data = want_map(read_yaml(path, label), label, 1, "an actors file")
     raw.sources.append(label)
-    for code, entry in data.items():
+    for code, value in data.items():
         line = data.key_lines[code]
         check_code(code, label, line)
-        if entry is None:
-            entry = LineMap()
-            entry.line, entry.key_lines = line, {}
-        entry = want_map(entry, label, line, f"actor {code}")
+        if value is None:
+            value = LineMap()  # noqa: PLW2901  ("UKR:" alone is an empty entry)
+            value.line, value.key_lines = line, {}
+        entry = want_map(value, label, line, f"actor {code}")
         check_keys(entry, _ACTOR_KEYS, label, f"actor {code}")
         name = entry.get("name")
         if name is not None and not isinstance(name, str):
             raise fail(label, entry.key_lines["name"], f"name of {code} must be text")
         kind = entry.get("kind")
         if kind is not None and kind not in _ACTOR_KINDS:
-            raise fail(label, entry.key_lines["kind"], f"kind of {code} must be one of {sorted(_ACTOR_KINDS)}")
+            raise fail(
+                label,
+                entry.key_lines["kind"],
+                f"kind of {code} must be one of {sorted(_ACTOR_KINDS)}",
+            )
 
         def strings(key: str, entry: LineMap = entry, code: str = code) -> list[str]:
-            return want_strings(entry.get(key), label, entry.key_lines.get(key, entry.line), f"{key} of {code}")
+            return want_strings(
+                entry.get(key), label, entry.key_lines.get(key, entry.line), f"{key} of {code}"
+            )
 
         aliases: list[tuple[str, bool]] = []
         if name:
@@ -131,22 +147,24 @@ def read_actor_file(raw: RawRules, path: Path, label: str, *, people: bool) -> N
         aliases += [(c, False) for c in strings("capital")]
         aliases += [(a, people) for a in strings("aliases")]
         aliases += [(p, True) for p in strings("people")]
-        raw.actors.append(ActorEntry(code=code, name=name or "", kind=kind or "", aliases=tuple(aliases)))
+        raw.actors.append(
+            ActorEntry(code=code, name=name or "", kind=kind or "", aliases=tuple(aliases))
+        )
 
 
 def _read_topics(raw: RawRules, path: Path, label: str) -> None:
     data = want_map(read_yaml(path, label), label, 1, "a topics file")
     raw.sources.append(label)
-    for topic, entry in data.items():
+    for topic, value in data.items():
         line = data.key_lines[topic]
         check_name(topic, label, line, "topic")
-        entry = want_map(entry, label, line, f"topic {topic}")
+        entry = want_map(value, label, line, f"topic {topic}")
         check_keys(entry, _TOPIC_KEYS, label, f"topic {topic}")
         strong, weak = raw.topics.setdefault(topic, ([], []))
         for key, into in (("cues", strong), ("weak", weak)):
-            value = entry.get(key)
-            items = want_strings(value, label, entry.key_lines.get(key, line), f"{key} of {topic}")
-            lines = getattr(value, "item_lines", [entry.key_lines.get(key, line)] * len(items))
+            cues = entry.get(key)
+            items = want_strings(cues, label, entry.key_lines.get(key, line), f"{key} of {topic}")
+            lines = getattr(cues, "item_lines", [entry.key_lines.get(key, line)] * len(items))
             for source, item_line in zip(items, lines, strict=True):
                 check_regex(source, label, item_line)
                 into.append(source)
@@ -155,18 +173,24 @@ def _read_topics(raw: RawRules, path: Path, label: str) -> None:
 def _flag(entry: LineMap, key: str, label: str, allowed: tuple[Any, ...]) -> Any:
     value = entry.get(key)
     if value is not None and value not in allowed:
-        raise fail(label, entry.key_lines[key], f"{key} must be one of {list(allowed)}, not {value!r}")
+        raise fail(
+            label, entry.key_lines[key], f"{key} must be one of {list(allowed)}, not {value!r}"
+        )
     return value
 
 
-def _read_cue(entry: Any, label: str, line: int) -> CueRule:
-    entry = want_map(entry, label, line, "a cue")
+def _read_cue(value: Any, label: str, line: int) -> CueRule:
+    entry = want_map(value, label, line, "a cue")
     check_keys(entry, _CUE_KEYS, label, "a cue")
     for key in ("kind", "rule", "match"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise fail(label, entry.key_lines.get(key, line), f"a cue needs {key!r} (text)")
     if entry["kind"] not in KINDS:
-        raise fail(label, entry.key_lines["kind"], f"kind must be one of {list(KINDS)}, not {entry['kind']!r}")
+        raise fail(
+            label,
+            entry.key_lines["kind"],
+            f"kind must be one of {list(KINDS)}, not {entry['kind']!r}",
+        )
     check_regex(entry["match"], label, entry.key_lines["match"])
     topics = entry.get("topics")
     return CueRule(
@@ -213,6 +237,10 @@ def check_cue_topics(raw: RawRules) -> None:
     for cue in raw.cues:
         for topic in sorted(cue.topics or ()):
             if topic not in raw.topics:
-                raise fail(cue.where.split(" line ")[0], int(cue.where.rsplit(" ", 1)[1]), f"unknown topic {topic!r}")
+                raise fail(
+                    cue.where.split(" line ")[0],
+                    int(cue.where.rsplit(" ", 1)[1]),
+                    f"unknown topic {topic!r}",
+                )
         if cue.kind not in KINDS:  # pragma: no cover - checked on reading
             raise fail(cue.where, 0, "bad kind")

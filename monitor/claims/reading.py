@@ -29,8 +29,33 @@ _LIST_GAP = re.compile(
 )
 _OUTCOMES = ("agreement", "fulfilment")
 _ADJECTIVES = frozenset(
-    "key main new latest initial final fresh previous earlier own repeated renewed formal written "
-    "official draft revised original central core first second third long-standing longstanding".split()
+    [
+        "key",
+        "main",
+        "new",
+        "latest",
+        "initial",
+        "final",
+        "fresh",
+        "previous",
+        "earlier",
+        "own",
+        "repeated",
+        "renewed",
+        "formal",
+        "written",
+        "official",
+        "draft",
+        "revised",
+        "original",
+        "central",
+        "core",
+        "first",
+        "second",
+        "third",
+        "long-standing",
+        "longstanding",
+    ]
 )
 
 
@@ -71,7 +96,9 @@ class Context:
 
     def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
         """Mentions that start in [start, end), in text order (a bisect: posts can be huge)."""
-        return self.mentions[bisect_left(self.mention_starts, start) : bisect_left(self.mention_starts, end)]
+        return self.mentions[
+            bisect_left(self.mention_starts, start) : bisect_left(self.mention_starts, end)
+        ]
 
     def cues_in(self, start: int, end: int) -> tuple[Cue, ...]:
         """Cues that start in [start, end)."""
@@ -79,7 +106,9 @@ class Context:
 
     def topics_in(self, start: int, end: int) -> tuple[TopicHit, ...]:
         """Topic hits that start in [start, end)."""
-        return self.topics[bisect_left(self.topic_starts, start) : bisect_left(self.topic_starts, end)]
+        return self.topics[
+            bisect_left(self.topic_starts, start) : bisect_left(self.topic_starts, end)
+        ]
 
     def sentences_before(self, sentence: Sentence, count: int) -> tuple[Sentence, ...]:
         """Up to `count` sentences just before `sentence`."""
@@ -103,12 +132,16 @@ def _before(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | No
     return " ".join(ctx.text[start : cue.start].split()[-6:])
 
 
-def is_hypothetical(ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], kind: str) -> bool:
+def is_hypothetical(
+    ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], kind: str
+) -> bool:
     """A condition that opens the sentence or comes before the cue ("If Russia is serious, it will
     agree"), a condition after an agreement ("will release them if ..."), or a hedge before the
     cue in its clause ("hopes they will agree")."""
     condition = ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end)
-    if condition is not None and (condition.start() < cue.start or kind in ("agreement", "fulfilment")):
+    if condition is not None and (
+        condition.start() < cue.start or kind in ("agreement", "fulfilment")
+    ):
         return True
     return ctx.pack.markers.hedge.search(ctx.text, clause[0], cue.start) is not None
 
@@ -120,7 +153,10 @@ def is_irrealis(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
 
 def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     """The verb is still to come: "will be exchanged", "to hand over", "would hand over"."""
-    return ctx.pack.markers.future_end.search(ctx.text, max(clause[0], cue.start - 60), cue.start) is not None
+    return (
+        ctx.pack.markers.future_end.search(ctx.text, max(clause[0], cue.start - 60), cue.start)
+        is not None
+    )
 
 
 def is_noun_use(ctx: Context, cue: Cue) -> bool:
@@ -144,7 +180,9 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
     for m in ctx.mentions_in(cue.end, clause[1]):
         if m.code:
             gap = ctx.text[cue.end : m.start]
-            if _BY_AGENT.fullmatch(gap) or (not gap.strip() and after.lstrip().lower().startswith(("by", "from"))):
+            if _BY_AGENT.fullmatch(gap) or (
+                not gap.strip() and after.lstrip().lower().startswith(("by", "from"))
+            ):
                 return m
             break
     for m in reversed(ctx.mentions_in(clause[0], cue.start)):
@@ -153,7 +191,9 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
         gap = ctx.text[m.end : cue.start]
         if len(gap.split()) > 3 or not m.code:
             return None
-        if m.possessive or (m.form == "name" and all(w.lower() in _ADJECTIVES for w in gap.split())):
+        if m.possessive or (
+            m.form == "name" and all(w.lower() in _ADJECTIVES for w in gap.split())
+        ):
             return m
         return None
     return None
@@ -171,7 +211,7 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     return None
 
 
-def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
+def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  # noqa: PLR0912  (headline, before and after the verb)
     """Who says the sentence: the actor next to a reporting verb, nearest to the cue."""
     best: tuple[int, Mention] | None = None
     in_sentence = ctx.mentions_in(sentence.start, sentence.end)
@@ -224,7 +264,11 @@ def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
 
 
 def topics_of(
-    ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], claimed: Sequence[TopicHit] = ()
+    ctx: Context,
+    cue: Cue,
+    sentence: Sentence,
+    clause: tuple[int, int],
+    claimed: Sequence[TopicHit] = (),
 ) -> list[TopicHit]:
     """The topics a cue is about: first named after it (with a list that follows), else before it
     in the clause, else, for "it"/"such a meeting", in the sentences before."""
@@ -266,11 +310,17 @@ def topics_of(
     noun = _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
     if not (pronoun or noun):
         return []
-    return _antecedent(ctx, sentence, allowed, _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else (), claimed)
+    return _antecedent(
+        ctx, sentence, allowed, _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else (), claimed
+    )
 
 
 def _antecedent(
-    ctx: Context, sentence: Sentence, allowed: frozenset[str] | None, kinds: tuple[str, ...], claimed: Sequence[TopicHit]
+    ctx: Context,
+    sentence: Sentence,
+    allowed: frozenset[str] | None,
+    kinds: tuple[str, ...],
+    claimed: Sequence[TopicHit],
 ) -> list[TopicHit]:
     """What "it" or "such a meeting" points back to in the two sentences before: a topic of the
     noun's kind ("meeting": a leaders' meeting or talks), else the topic of the last claim made
@@ -279,11 +329,17 @@ def _antecedent(
     if not earlier:
         return []
     since = earlier[0].start
-    fits = [t for t in ctx.topics_in(since, sentence.start) if allowed is None or t.topic in allowed]
+    fits = [
+        t for t in ctx.topics_in(since, sentence.start) if allowed is None or t.topic in allowed
+    ]
     if kinds:
         of_kind = [t for t in fits if t.topic in kinds]
         return of_kind[-1:]
-    recent = [t for t in claimed[-8:] if since <= t.start < sentence.start and (allowed is None or t.topic in allowed)]
+    recent = [
+        t
+        for t in claimed[-8:]
+        if since <= t.start < sentence.start and (allowed is None or t.topic in allowed)
+    ]
     if recent:
         return recent[-1:]
     for previous in reversed(earlier):

@@ -56,7 +56,9 @@ def _convert(node: yaml.Node, label: str) -> Any:
                 raise ConfigError(f"{label} line {key_node.start_mark.line + 1}: keys must be text")
             key = str(key)
             if key in out:
-                raise ConfigError(f"{label} line {key_node.start_mark.line + 1}: {key!r} appears twice")
+                raise ConfigError(
+                    f"{label} line {key_node.start_mark.line + 1}: {key!r} appears twice"
+                )
             out[key] = _convert(value_node, label)
             out.key_lines[key] = key_node.start_mark.line + 1
         return out
@@ -121,7 +123,11 @@ def want_strings(value: Any, label: str, line: int, what: str) -> list[str]:
 def check_code(code: str, label: str, line: int) -> None:
     """Actor codes are upper-case: ISO alpha-3 for states, short names for the rest."""
     if not _CODE.match(code):
-        raise fail(label, line, f"actor code {code!r} must be upper-case letters, digits or _ (e.g. UKR, NATO)")
+        raise fail(
+            label,
+            line,
+            f"actor code {code!r} must be upper-case letters, digits or _ (e.g. UKR, NATO)",
+        )
 
 
 def check_name(name: str, label: str, line: int, what: str) -> None:

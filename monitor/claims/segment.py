@@ -6,13 +6,57 @@ and initials do not end a sentence. Clauses are cut at the pack's clause breaks 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 _END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9•–—-])|\s+[•·]\s+")
 _ABBREV = frozenset(
-    "mr mrs ms dr st gen lt col sgt jr sr no prof gov sen rep vs etc jan feb mar apr jun jul aug "
-    "sep sept oct nov dec u.s u.n u.k e.g i.e approx maj capt cmdr adm rev fig al".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "gen",
+        "lt",
+        "col",
+        "sgt",
+        "jr",
+        "sr",
+        "no",
+        "prof",
+        "gov",
+        "sen",
+        "rep",
+        "vs",
+        "etc",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "u.s",
+        "u.n",
+        "u.k",
+        "e.g",
+        "i.e",
+        "approx",
+        "maj",
+        "capt",
+        "cmdr",
+        "adm",
+        "rev",
+        "fig",
+        "al",
+    ]
 )
 
 
@@ -57,8 +101,8 @@ def split_sentences(text: str, clause_break: re.Pattern[str]) -> list[Sentence]:
     line_start = 0
     for line in text.split("\n"):
         line_end = line_start + len(line)
-        for s, e in _split_line(text, line_start, line_end):
-            s, e = _trim(text, s, e)
+        for raw_start, raw_end in _split_line(text, line_start, line_end):
+            s, e = _trim(text, raw_start, raw_end)
             if s >= e:
                 continue
             cuts = [s]
@@ -66,8 +110,8 @@ def split_sentences(text: str, clause_break: re.Pattern[str]) -> list[Sentence]:
                 if m.start() > cuts[-1]:
                     cuts.append(m.start())
             cuts.append(e)
-            clauses = tuple((a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a)
-            quoted = text[s] in "\"“‘" or text[line_start : line_start + 1] in ("\"", "“")
+            clauses = tuple((a, b) for a, b in itertools.pairwise(cuts) if b > a)
+            quoted = text[s] in '"“‘' or text[line_start : line_start + 1] in ('"', "“")
             out.append(Sentence(start=s, end=e, clauses=clauses, quoted=quoted))
         line_start = line_end + 1
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,10 +14,23 @@ from monitor.cli._app import app
 
 @app.command("extract")
 def extract_command(
-    doc: Path = typer.Argument(..., help="A live-blog document (seed JSON shape) or JSON lines of posts; - for stdin."),
-    actors: list[Path] = typer.Option([], "--actors", help="Extra actors file (spec form); repeatable."),
-    rules: list[Path] = typer.Option([], "--rules", help="A rules directory of your own YAML files; repeatable."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write claims here instead of stdout."),
+    doc: Annotated[
+        Path,
+        typer.Argument(
+            help="A live-blog document (seed JSON shape) or JSON lines of posts; - for stdin."
+        ),
+    ],
+    actors: Annotated[
+        list[Path] | None,
+        typer.Option("--actors", help="Extra actors file (spec form); repeatable."),
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="A rules directory of your own YAML files; repeatable."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write claims here instead of stdout.")
+    ] = None,
 ) -> None:
     """Read posts into claims (demands, proposals, rejections, agreements, fulfilments) as JSON lines."""
     import structlog
@@ -25,7 +39,7 @@ def extract_command(
     from monitor.claims.document import parse_document, read_document
     from monitor.errors import InputError
 
-    pack = load_pack(actor_files=actors, rules_dirs=rules)
+    pack = load_pack(actor_files=actors or (), rules_dirs=rules or ())
     posts = parse_document(sys.stdin.read(), "stdin") if str(doc) == "-" else read_document(doc)
     lines = []
     for post in posts:
@@ -39,4 +53,6 @@ def extract_command(
             out.write_text(body, encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{out}: cannot write: {exc}") from None
-    structlog.get_logger("parley.extract").info("claims_extracted", document=str(doc), posts=len(posts), claims=len(lines))
+    structlog.get_logger("parley.extract").info(
+        "claims_extracted", document=str(doc), posts=len(posts), claims=len(lines)
+    )

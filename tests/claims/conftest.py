@@ -18,9 +18,16 @@ def pack() -> RulesPack:
     return load_pack()
 
 
-def post(*paragraphs: str, title: str = "", captions: tuple[str, ...] = (), published: datetime | None = PUBLISHED) -> Post:
+def post(
+    *paragraphs: str,
+    title: str = "",
+    captions: tuple[str, ...] = (),
+    published: datetime | None = PUBLISHED,
+) -> Post:
     """A post of the given text."""
-    return Post(post_id="p1", title=title, paragraphs=paragraphs, captions=captions, published=published)
+    return Post(
+        post_id="p1", title=title, paragraphs=paragraphs, captions=captions, published=published
+    )
 
 
 def read(pack: RulesPack, *paragraphs: str, **kwargs: object) -> list[Claim]:

@@ -20,7 +20,14 @@ MONDAY = datetime.fromisoformat("2025-06-02T17:32:00+01:00")
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("6,000", 6000), ("two", 2), ("twenty-five", 25), ("two thousand", 2000), ("a hundred", 100), ("1,200", 1200)],
+    [
+        ("6,000", 6000),
+        ("two", 2),
+        ("twenty-five", 25),
+        ("two thousand", 2000),
+        ("a hundred", 100),
+        ("1,200", 1200),
+    ],
 )
 def test_numbers_in_digits_and_words_are_read(text: str, value: int) -> None:
     """Numbers come in digits with separators or in words, including compounds and scales."""
@@ -34,7 +41,7 @@ def test_count_skips_durations_ages_years_and_the_two_sides() -> None:
 
 
 def test_vague_quantities_are_kept_as_words() -> None:
-    """"hundreds of children" has a count of "hundreds"."""
+    """ "hundreds of children" has a count of "hundreds"."""
     assert find_count('this concerns "hundreds" of children') == "hundreds"
 
 
@@ -57,7 +64,9 @@ def test_durations_and_ranges_become_iso_8601(text: str, iso: str) -> None:
 
 def test_categories_of_prisoners_are_named() -> None:
     """Seriously wounded, sick, an age limit and an age range are categories."""
-    found = find_categories("all sick and heavy wounded prisoners and those younger than 25, aged 18-25")
+    found = find_categories(
+        "all sick and heavy wounded prisoners and those younger than 25, aged 18-25"
+    )
     assert found == ["seriously wounded", "sick", "under 25", "aged 18-25"]
 
 
@@ -87,13 +96,17 @@ def test_deadline_without_publication_time_keeps_only_the_words() -> None:
 
 def test_ceasefire_attributes_hold_duration_scope_and_conditions() -> None:
     """A ceasefire's duration, scope and unconditional flag are attributes."""
-    attrs = attrs_for("ceasefire", 'an unconditional two-to-three day truce "in certain areas"', MONDAY)
+    attrs = attrs_for(
+        "ceasefire", 'an unconditional two-to-three day truce "in certain areas"', MONDAY
+    )
     assert attrs == {"duration": "P2D/P3D", "scope": "partial", "unconditional": True}
 
 
 def test_exchange_attributes_hold_count_and_categories() -> None:
     """A prisoner exchange keeps the count and the categories of people."""
-    attrs = attrs_for("prisoner_exchange", "release 1,000 prisoners, including women and the wounded", MONDAY)
+    attrs = attrs_for(
+        "prisoner_exchange", "release 1,000 prisoners, including women and the wounded", MONDAY
+    )
     assert attrs["count"] == 1000
     assert attrs["categories"] == ["wounded", "women"]
 

@@ -26,14 +26,17 @@ def _check(post: Post, pack: RulesPack) -> None:
     for claim in extract(post, pack):
         assert claim.kind in KINDS
         assert text[claim.span[0] : claim.span[1]] == claim.quote
-        assert claim.quote.strip() == claim.quote and claim.quote
+        assert claim.quote.strip() == claim.quote
+        assert claim.quote
         assert claim.actor in pack.actors
         assert claim.topic in pack.topics
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(WORDS), max_size=60).map(" ".join), st.text(max_size=80))
-def test_extract_never_raises_and_spans_slice_to_quotes(pack: RulesPack, words: str, noise: str) -> None:
+def test_extract_never_raises_and_spans_slice_to_quotes(
+    pack: RulesPack, words: str, noise: str
+) -> None:
     """Any mix of cue words, names and noise gives well-formed claims."""
     _check(Post(post_id="p", title=noise, paragraphs=(words, noise + words)), pack)
 
@@ -42,7 +45,9 @@ def test_extract_never_raises_and_spans_slice_to_quotes(pack: RulesPack, words: 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
 def test_extract_survives_arbitrary_unicode(pack: RulesPack, text: str) -> None:
     """Arbitrary Unicode (including characters whose lower case is longer) never breaks spans."""
-    _check(Post(post_id="p", paragraphs=(text, "İstanbul: Russia rejected a ceasefire. " + text)), pack)
+    _check(
+        Post(post_id="p", paragraphs=(text, "İstanbul: Russia rejected a ceasefire. " + text)), pack
+    )
 
 
 def test_huge_post_is_read(pack: RulesPack) -> None:

@@ -19,8 +19,11 @@ OWN_DOCUMENTS = ["gaza-doha-talks", "us-china-geneva-trade", "armenia-azerbaijan
 
 
 def _scorer(shared_dir: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("score_claims", shared_dir / "tools" / "score_claims.py")
-    assert spec is not None and spec.loader is not None
+    spec = importlib.util.spec_from_file_location(
+        "score_claims", shared_dir / "tools" / "score_claims.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -29,7 +32,9 @@ def _scorer(shared_dir: Path) -> ModuleType:
 def _score(shared_dir: Path, pack: RulesPack, document: Path, gold: Path) -> dict[str, Any]:
     scorer = _scorer(shared_dir)
     predicted = [c.to_json() for post in read_document(document) for c in extract(post, pack)]
-    predicted = [json.loads(json.dumps(c)) for c in predicted]  # exactly what `parley extract` writes
+    predicted = [
+        json.loads(json.dumps(c)) for c in predicted
+    ]  # exactly what `parley extract` writes
     import yaml
 
     gold_doc = yaml.safe_load(gold.read_text(encoding="utf-8"))
@@ -37,7 +42,9 @@ def _score(shared_dir: Path, pack: RulesPack, document: Path, gold: Path) -> dic
     return dict(result)
 
 
-def test_seed_gold_is_read_with_f1_and_precision_of_at_least_090(shared_dir: Path, pack: RulesPack) -> None:
+def test_seed_gold_is_read_with_f1_and_precision_of_at_least_090(
+    shared_dir: Path, pack: RulesPack
+) -> None:
     """On the seed page, F1 >= 0.90 and precision >= 0.90 with the shared scorer."""
     result = _score(
         shared_dir,
@@ -50,7 +57,9 @@ def test_seed_gold_is_read_with_f1_and_precision_of_at_least_090(shared_dir: Pat
 
 
 @pytest.mark.parametrize("name", OWN_DOCUMENTS)
-def test_own_documents_are_read_with_precision_090_and_f1_080(shared_dir: Path, pack: RulesPack, name: str) -> None:
+def test_own_documents_are_read_with_precision_090_and_f1_080(
+    shared_dir: Path, pack: RulesPack, name: str
+) -> None:
     """Other negotiations and styles than the seed: precision >= 0.90 and F1 >= 0.80."""
     result = _score(shared_dir, pack, DATA / f"{name}.json", DATA / f"{name}.gold.yaml")
     assert result["precision"] >= 0.90, result

@@ -8,57 +8,70 @@ from tests.claims.conftest import read, triples
 
 
 def test_reported_speech_gives_the_position_to_its_holder(pack: RulesPack) -> None:
-    """"Ukrainian negotiators said Russia rejected a ceasefire" is a rejection by RUS."""
+    """ "Ukrainian negotiators said Russia rejected a ceasefire" is a rejection by RUS."""
     claims = read(pack, "The Ukrainian negotiators said Russia again rejected a ceasefire.")
     assert triples(claims) == {("rejection", "RUS", "ceasefire")}
 
 
 def test_reporter_after_the_quote_is_not_the_holder(pack: RulesPack) -> None:
-    """"X has agreed ..., Medinsky says" is X's agreement."""
+    """ "X has agreed ..., Medinsky says" is X's agreement."""
     claims = read(pack, "Hamas has agreed to release 33 hostages, an Egyptian official says.")
     assert triples(claims) == {("agreement", "HAMAS", "prisoner_exchange")}
 
 
 def test_negated_agreement_is_no_agreement(pack: RulesPack) -> None:
-    """"did not agree", "no deal on" give no agreement."""
+    """ "did not agree", "no deal on" give no agreement."""
     assert read(pack, "Russia did not agree to a ceasefire.") == []
     assert read(pack, "There was no deal on prisoners, Israeli officials said.") == []
 
 
 def test_negation_before_someone_elses_demand_leaves_the_demand(pack: RulesPack) -> None:
-    """"no sign of progress on Kyiv's demand for a meeting" is still a demand by UKR."""
-    claims = read(pack, "There is no sign of progress on Kyiv's demand for a meeting between Zelensky and Putin.")
+    """ "no sign of progress on Kyiv's demand for a meeting" is still a demand by UKR."""
+    claims = read(
+        pack,
+        "There is no sign of progress on Kyiv's demand for a meeting between Zelensky and Putin.",
+    )
     assert triples(claims) == {("demand", "UKR", "leaders_meeting")}
 
 
 def test_hypothetical_agreement_is_nothing(pack: RulesPack) -> None:
-    """"If Russia is serious, it will agree" is no agreement; nor is a hope."""
+    """ "If Russia is serious, it will agree" is no agreement; nor is a hope."""
     assert read(pack, "If Russia is serious, it will agree to a ceasefire.") == []
     assert read(pack, "Erdogan says he hopes Russia and Ukraine will agree to a truce.") == []
 
 
 def test_conditional_threat_is_still_a_demand(pack: RulesPack) -> None:
-    """"If not, sanctions must follow," he says: a demand for sanctions by the speaker."""
+    """ "If not, sanctions must follow," he says: a demand for sanctions by the speaker."""
     claims = read(pack, "Zelensky spoke to reporters.", 'If not, sanctions must follow," he says.')
     assert triples(claims) == {("demand", "UKR", "sanctions")}
 
 
 def test_refusing_a_demand_gives_a_demand_and_a_rejection(pack: RulesPack) -> None:
-    """"Russia refuses to meet Ukraine's demand for X": demand by UKR and rejection by RUS, both on X."""
+    """ "Russia refuses to meet Ukraine's demand for X": demand by UKR and rejection by RUS, both on X."""
     claims = read(pack, "Russia is still refusing to meet Ukraine's demand for a 30-day ceasefire.")
     assert triples(claims) == {("demand", "UKR", "ceasefire"), ("rejection", "RUS", "ceasefire")}
     assert all(c.attrs["duration"] == "P30D" for c in claims)
 
 
 def test_two_verbs_of_one_subject_give_two_claims(pack: RulesPack) -> None:
-    """"Russia agreed to return the remains ... and offered a ceasefire": two claims by RUS."""
-    claims = read(pack, "Medinsky says Russia agreed to return the remains of 6,000 soldiers and offered a two to three day ceasefire.")
-    assert triples(claims) == {("agreement", "RUS", "bodies_return"), ("proposal", "RUS", "ceasefire")}
+    """ "Russia agreed to return the remains ... and offered a ceasefire": two claims by RUS."""
+    claims = read(
+        pack,
+        "Medinsky says Russia agreed to return the remains of 6,000 soldiers and offered a two to three day ceasefire.",
+    )
+    assert triples(claims) == {
+        ("agreement", "RUS", "bodies_return"),
+        ("proposal", "RUS", "ceasefire"),
+    }
 
 
 def test_a_list_after_a_call_gives_one_claim_per_topic(pack: RulesPack) -> None:
-    """"calling for ceasefire, humanitarian actions, leaders' meeting" names three demands."""
-    claims = read(pack, "Umerov spoke to reporters.", '"We are calling for real work – ceasefire, humanitarian actions, leaders’ meeting," he says.')
+    """ "calling for ceasefire, humanitarian actions, leaders' meeting" names three demands."""
+    claims = read(
+        pack,
+        "Umerov spoke to reporters.",
+        '"We are calling for real work – ceasefire, humanitarian actions, leaders’ meeting," he says.',
+    )
     assert triples(claims) == {
         ("demand", "UKR", "ceasefire"),
         ("demand", "UKR", "humanitarian_aid"),
@@ -67,15 +80,23 @@ def test_a_list_after_a_call_gives_one_claim_per_topic(pack: RulesPack) -> None:
 
 
 def test_the_two_sides_are_the_posts_two_main_parties(pack: RulesPack) -> None:
-    """"the two sides have agreed to exchange" is an agreement between the post's two main actors."""
-    claims = read(pack, "Ukraine and Russia met in Istanbul.", "Umerov confirms the two sides have agreed to exchange all wounded prisoners.")
+    """ "the two sides have agreed to exchange" is an agreement between the post's two main actors."""
+    claims = read(
+        pack,
+        "Ukraine and Russia met in Istanbul.",
+        "Umerov confirms the two sides have agreed to exchange all wounded prisoners.",
+    )
     [claim] = claims
-    assert (claim.kind, claim.topic, claim.parties) == ("agreement", "prisoner_exchange", ("RUS", "UKR"))
+    assert (claim.kind, claim.topic, claim.parties) == (
+        "agreement",
+        "prisoner_exchange",
+        ("RUS", "UKR"),
+    )
     assert claim.attrs["categories"] == ["wounded"]
 
 
 def test_pronoun_points_to_the_last_named_speaker(pack: RulesPack) -> None:
-    """"He suggested that such a meeting should happen" is the demand of the man named before."""
+    """ "He suggested that such a meeting should happen" is the demand of the man named before."""
     claims = read(
         pack,
         "Defence Minister Rustem Umerov said the key points could only be resolved at talks between President Zelensky and President Putin.",
@@ -87,16 +108,21 @@ def test_pronoun_points_to_the_last_named_speaker(pack: RulesPack) -> None:
 
 
 def test_future_hand_over_is_an_agreement_and_past_is_a_fulfilment(pack: RulesPack) -> None:
-    """"will hand over" is agreed, "handed over" is done."""
+    """ "will hand over" is agreed, "handed over" is done."""
     future = read(pack, "Next week Russia will hand over the bodies of 6,000 soldiers to Ukraine.")
     past = read(pack, "Russia handed over the bodies of 1,212 soldiers to Ukraine on Friday.")
-    assert [(c.kind, c.actor, c.parties, c.attrs["count"]) for c in future] == [("agreement", "RUS", ("RUS", "UKR"), 6000)]
+    assert [(c.kind, c.actor, c.parties, c.attrs["count"]) for c in future] == [
+        ("agreement", "RUS", ("RUS", "UKR"), 6000)
+    ]
     assert [(c.kind, c.actor, c.attrs["count"]) for c in past] == [("fulfilment", "RUS", 1212)]
 
 
 def test_negated_will_is_a_refusal(pack: RulesPack) -> None:
-    """"Israel will not withdraw from the corridor" is a rejection of the withdrawal."""
-    claims = read(pack, "Israel will not withdraw from the Philadelphi corridor, the prime minister's office said.")
+    """ "Israel will not withdraw from the corridor" is a rejection of the withdrawal."""
+    claims = read(
+        pack,
+        "Israel will not withdraw from the Philadelphi corridor, the prime minister's office said.",
+    )
     assert triples(claims) == {("rejection", "ISR", "troop_withdrawal")}
 
 
@@ -108,18 +134,27 @@ def test_a_title_repeating_the_body_gives_one_claim(pack: RulesPack) -> None:
         title="Russia to hand remains of soldiers to Ukraine",
     )
     [claim] = claims
-    assert (claim.kind, claim.actor, claim.topic, claim.attrs["count"]) == ("agreement", "RUS", "bodies_return", 6000)
+    assert (claim.kind, claim.actor, claim.topic, claim.attrs["count"]) == (
+        "agreement",
+        "RUS",
+        "bodies_return",
+        6000,
+    )
 
 
 def test_a_noun_without_an_owner_is_no_claim(pack: RulesPack) -> None:
-    """"proposals for a ceasefire" with nobody named as their owner gives nothing."""
+    """ "proposals for a ceasefire" with nobody named as their owner gives nothing."""
     assert read(pack, "Diplomats discussed proposals for a ceasefire.") == []
 
 
 def test_possessive_and_by_phrases_name_the_owner(pack: RulesPack) -> None:
-    """"Kyiv's demand" and "a demand by Kyiv" are both demands by UKR."""
-    assert triples(read(pack, "Russia rejected Kyiv's demand for a ceasefire.")) >= {("demand", "UKR", "ceasefire")}
-    assert triples(read(pack, 'Russia rejected an "unconditional ceasefire" - a key demand by Kyiv.')) == {
+    """ "Kyiv's demand" and "a demand by Kyiv" are both demands by UKR."""
+    assert triples(read(pack, "Russia rejected Kyiv's demand for a ceasefire.")) >= {
+        ("demand", "UKR", "ceasefire")
+    }
+    assert triples(
+        read(pack, 'Russia rejected an "unconditional ceasefire" - a key demand by Kyiv.')
+    ) == {
         ("rejection", "RUS", "ceasefire"),
         ("demand", "UKR", "ceasefire"),
     }
