@@ -42,7 +42,6 @@ from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.posts import Post
 
 _OUTCOMES = ("agreement", "fulfilment")
-_COMPLEMENT = re.compile(r"^\W*(?:\w+\W+){0,3}to\s*$", re.IGNORECASE)
 _PLACE = re.compile(r"\b(?:in|at)\s+((?-i:[A-Z][\w'’-]+)(?:\s+(?:or|and)\s+(?-i:[A-Z][\w'’-]+))?)")
 
 
@@ -118,7 +117,7 @@ def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
         if other.rule.agent != "speaker":
             if other.rule.kind in ("demand", "rejection"):
                 return True
-            if other.rule.kind == "proposal" and _COMPLEMENT.match(ctx.text[other.end : cue.start]):
+            if other.rule.kind == "proposal" and len(ctx.text[other.end : cue.start].split()) <= 3:
                 return True
     return False
 

@@ -24,7 +24,8 @@ _ANAPHOR_BEFORE = re.compile(
 )
 _NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
 _LIST_GAP = re.compile(
-    r"^(?=.*(?:[,;–—-]|\band\b|\bor\b))[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$",
+    r"^(?=.*(?:[,;–—-]|\band\b|\bor\b))(?!.*\b(?:including|such as|among|notably|especially|particularly|like|of|for)\b)"
+    r"[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$",
     re.IGNORECASE,
 )
 _OUTCOMES = ("agreement", "fulfilment")
