@@ -72,7 +72,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
     alias_hits, cue_hits, topic_hits = pack.index.scan(text)
-    if not cue_hits:
+    if not cue_hits or not topic_hits:  # every claim needs a cue and a topic
         return None
     topics = tuple(
         TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1])

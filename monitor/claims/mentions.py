@@ -44,7 +44,7 @@ def is_object(text: str, start: int, pack: RulesPack) -> bool:
     "accused"; punctuation or the start of the line ends the search."""
     markers = pack.markers
     line_start = text.rfind("\n", 0, start) + 1
-    words = text[max(line_start, start - 90) : start].split()
+    words = text[max(line_start, start - 64) : start].split()
     i = len(words) - 1
     while i >= 0:
         word = words[i]

@@ -303,7 +303,7 @@ def topics_of(
         return [before[-1]]
     own = [
         t for t in ctx.topics_in(cue.start - 80, cue.start + 1)
-        if cue.end <= t.end and (allowed is None or t.topic in allowed)
+        if cue.end <= t.end and t.strong and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if own:  # the verb names its topic itself: "withdraw", "swap"
         return own[:1]
