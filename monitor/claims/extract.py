@@ -72,7 +72,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
     alias_hits, cue_hits, topic_hits = pack.index.scan(text)
-    if not cue_hits or not topic_hits:  # every claim needs a cue and a topic
+    if not cue_hits:
         return None
     topics = tuple(
         TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1])
@@ -92,6 +92,8 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     if meetings:
         kept = [t for t in topics if not any(m.start <= t.start < m.end for m in meetings)]
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))
+    if not topics:  # every claim needs a topic
+        return None
     pair = main_pair(mentions, pack)
     sentences = tuple(split_sentences(text, pack.markers.clause_break))
     resolved = tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences]))
