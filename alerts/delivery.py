@@ -17,7 +17,8 @@ The one window for a duplicate: a crash after the channel accepted the alert and
 `AlertDelivered` is appended. The restarted worker sends it again (webhooks carry
 `X-Parley-Alert-Key` and emails a stable Message-ID so receivers can drop it).
 
-Construction does no I/O; `run_once()` does one pass, `run(stop)` loops until `stop` is set.
+With a `lease`, a pass delivers only while this worker holds it (`alerts.lease`): several
+daemons on one database then deliver through one worker at a time. Construction does no I/O; `run_once()` does one pass, `run(stop)` loops until `stop` is set.
 Store calls are synchronous; given an `executor` (the daemon's store thread) they run there,
 so the event loop never blocks on the database. Sending is async.
 """
@@ -39,6 +40,7 @@ import structlog
 
 from alerts import events
 from alerts.errors import AlertError, DeliveryError
+from alerts.lease import Lease
 from alerts.model import Delivery
 from alerts.outbox import TOPIC, pending_from_entry
 from alerts.policy import (
@@ -88,6 +90,7 @@ class DeliveryWorker:
     rand: Callable[[], float] = random.random
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     executor: Executor | None = None  # where store calls run; None: inline in the event loop
+    lease: Lease | None = None  # when several daemons share a database: deliver only while held
     _buckets: dict[str, TokenBucket] = field(default_factory=dict, init=False)
 
     async def run(self, stop: asyncio.Event, *, poll_interval: float = 1.0) -> None:
@@ -99,6 +102,8 @@ class DeliveryWorker:
 
     async def run_once(self) -> PassResult:
         """One pass over the due outbox messages; returns what it did."""
+        if self.lease is not None and not await self._io(self.lease.hold):
+            return PassResult()
         now = self.clock()
         pending: list[Pending] = []
         result = PassResult()
@@ -118,6 +123,9 @@ class DeliveryWorker:
         for batch in ready_batches(
             pending, now=now, group_wait=self.group_wait, digests=self.digests
         ):
+            # Renew before each send: a long pass (rate limits, slow channels) must not outlive it.
+            if self.lease is not None and not await self._io(self.lease.hold):
+                break
             result = _merge(result, await self._deliver(batch))
         return result
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from alerts.model import Alert, Delivery
-from store.records import NewEvent, OutboxEntry, RecordedEvent
+from store.records import JSONValue, NewEvent, OutboxEntry, RecordedEvent
 
 
 class Channel(Protocol):
@@ -53,4 +53,16 @@ class Outbox(Protocol):
 
     def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         """One message's trail so far."""
+        ...
+
+
+class LeaseStore(Outbox, Protocol):
+    """An outbox that also keeps small operational state (`store.ports.EventStore` does)."""
+
+    def put_meta(self, namespace: str, key: str, value: JSONValue) -> None:
+        """Store `value` under (`namespace`, `key`)."""
+        ...
+
+    def get_meta(self, namespace: str) -> dict[str, JSONValue]:
+        """Every key of `namespace` with its value."""
         ...

@@ -22,9 +22,13 @@ import structlog
 
 from alerts.config import AlertsConfig, build_channels
 from alerts.delivery import DeliveryWorker
-from alerts.ports import Outbox
+from alerts.lease import Lease
+from alerts.ports import LeaseStore
 
 log = structlog.get_logger("alerts.service")
+
+LEASE_TTL = 120.0
+"""Seconds a silent lease holder keeps the lease: longer than any one send (timeouts, rate waits)."""
 
 
 class AlertsService:
@@ -35,7 +39,7 @@ class AlertsService:
     def __init__(
         self,
         *,
-        store: Outbox,
+        store: LeaseStore,
         config: AlertsConfig,
         environ: Mapping[str, str],
         executor: Executor | None = None,
@@ -64,6 +68,7 @@ class AlertsService:
             rates=self._config.rates,
             digests=self._config.digests,
             executor=self._executor,
+            lease=Lease(store=self._store, ttl=max(LEASE_TTL, 10 * self._poll_interval)),
         )
         self._stop.clear()
         self._task = asyncio.create_task(self._run(self.worker), name="alerts-delivery")
@@ -83,3 +88,12 @@ class AlertsService:
         if self._task is not None:
             await self._task
             self._task = None
+        if self.worker is not None and self.worker.lease is not None:
+            lease = self.worker.lease
+            try:
+                if self._executor is None:
+                    lease.release()
+                else:
+                    await asyncio.get_running_loop().run_in_executor(self._executor, lease.release)
+            except Exception as exc:  # the lease then simply expires after its ttl
+                log.warning("alerts_lease_not_released", error=f"{type(exc).__name__}: {exc}")

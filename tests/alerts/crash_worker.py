@@ -1,6 +1,7 @@
 """A delivery worker (or views runner) process that SIGKILLs itself at a chosen step, for the crash tests.
 
     python -m tests.alerts.crash_worker deliver DB_URL HOOK_URL [CRASH_STEP [AFTER_N]]
+    python -m tests.alerts.crash_worker deliver-leased DB_URL HOOK_URL [CRASH_STEP [AFTER_N]]
     python -m tests.alerts.crash_worker project DB_URL [KILL_AFTER_COMMITS]
 
 Steps (deliver): `after_raised` (AlertRaised appended, nothing sent), `after_send` (the receiver
@@ -19,6 +20,7 @@ from typing import Any
 
 from alerts.channels.webhook import WebhookChannel
 from alerts.delivery import DeliveryWorker
+from alerts.lease import Lease
 from alerts.model import Alert, Delivery
 from alerts.secrets import Secret
 from store import open_store
@@ -70,15 +72,24 @@ class _Channel:
         return receipt
 
 
-async def deliver(db_url: str, hook_url: str, step: str, after: int) -> None:
+async def deliver(
+    db_url: str, hook_url: str, step: str, after: int, *, leased: bool = False
+) -> None:
     counter = _Counter(step, after)
     store = open_store(db_url)
     channel = _Channel(
         WebhookChannel(name="hook", url=Secret(hook_url), secret=Secret(SIGNING)), counter
     )
-    worker = DeliveryWorker(outbox=_Store(store, counter), channels={"hook": channel})
+    # A short lease, so a replacement for a killed holder need not wait long.
+    lease = Lease(store=store, ttl=3.0, settle=0.2) if leased else None
+    if lease is not None:
+        print(lease.me, flush=True)  # the test checks who ended up holding the lease
+    worker = DeliveryWorker(
+        outbox=_Store(store, counter), channels={"hook": channel}, lease=lease, batch_size=5
+    )
     while store.pending_outbox(1000):
         await worker.run_once()
+        await asyncio.sleep(0.1)
     store.close()
 
 
@@ -109,8 +120,9 @@ def project(db_url: str, kill_after: int) -> None:
 
 if __name__ == "__main__":
     mode, db, *rest = sys.argv[1:]
-    if mode == "deliver":
+    if mode.startswith("deliver"):
         step = rest[1] if len(rest) > 1 else ""
-        asyncio.run(deliver(db, rest[0], step, int(rest[2]) if len(rest) > 2 else 1))
+        count = int(rest[2]) if len(rest) > 2 else 1
+        asyncio.run(deliver(db, rest[0], step, count, leased=mode == "deliver-leased"))
     else:
         project(db, int(rest[0]) if rest else 0)

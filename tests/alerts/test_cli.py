@@ -151,15 +151,13 @@ def test_list_shows_the_trail_and_retry_requeues_a_failed_alert(
     [line] = failed.stdout.splitlines()
     assert f'"id": "{bad.key}@hook"' in line
     assert '"status": "failed"' in line
-    table = parley("--db", sqlite_url, "alerts", "list")
-    assert "[red]Deal[/red]" in table.stdout  # post text printed literally, not as markup
-    assert "delivered" in table.stdout
-    assert TOKEN not in failed.stdout + table.stdout + table.stderr
-
     retried = parley("--db", sqlite_url, "alerts", "retry", f"{bad.key}@hook")
     assert retried.returncode == 0, retried.stderr
-    pending = parley("--db", sqlite_url, "alerts", "list", "--status", "pending", "--json")
-    assert f"{bad.key}@hook" in pending.stdout
+    table = parley("--db", sqlite_url, "alerts", "list")
+    assert f"pending   {bad.key}@hook" in table.stdout  # re-queued
+    assert f"delivered {good.key}@hook" in table.stdout
+    assert "[red]Deal[/red]" in table.stdout  # post text printed literally, not as markup
+    assert TOKEN not in failed.stdout + table.stdout + table.stderr
     again = parley("--db", sqlite_url, "alerts", "retry", f"{good.key}@hook")
     assert again.returncode == 1
     assert "already delivered" in again.stderr
