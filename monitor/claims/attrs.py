@@ -87,6 +87,20 @@ _DEADLINE = re.compile(
 )
 
 
+_DEADLINE_WORDS = (
+    "end of",
+    "next ",
+    "this ",
+    "coming ",
+    "tomorrow",
+    "within ",
+    "by ",
+    "on ",
+    "before ",
+    "until ",
+)
+
+
 def parse_number(text: str) -> int | None:
     """A number written in digits ("6,000") or words ("two", "twenty-five", "two thousand")."""
     words = text.lower().replace(",", "").replace("-", " ").split()
@@ -195,6 +209,9 @@ def find_deadline(text: str, published: datetime | None) -> dict[str, str]:
 
     Without a publication time only `due_text` is given: nothing is resolved against a clock.
     """
+    low = text.lower()
+    if not any(word in low for word in _DEADLINE_WORDS):
+        return {}
     m = _DEADLINE.search(text)
     if m is None:
         return {}

@@ -72,7 +72,9 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
     alias_hits, cue_hits, topic_hits = pack.index.scan(text)
-    if not cue_hits:
+    if not cue_hits or (
+        not topic_hits and "meet" not in text.lower()
+    ):  # a claim needs a cue and a topic
         return None
     topics = tuple(
         TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1])
@@ -112,11 +114,11 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     )
 
 
-def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
-    """An outcome verb that only says what an earlier cue asks for or refuses ("asks for children
-    to be returned", "refused to release", "offered to exchange")."""
+def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int]) -> bool:
+    """An outcome verb that only says what an earlier cue (one that made a claim) asks for or
+    refuses ("asks for children to be returned", "refused to release", "offered to exchange")."""
     for other in ctx.cues_in(clause[0], cue.start):
-        if other.rule.agent != "speaker":
+        if other.rule.agent != "speaker" and other.start in read:
             if other.rule.kind in ("demand", "rejection"):
                 return True
             if other.rule.kind == "proposal" and len(ctx.text[other.end : cue.start].split()) <= 3:
@@ -182,11 +184,17 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
 
 
 def read_cue(  # noqa: PLR0911, PLR0912  (the reading rules in order, each an early return)
-    ctx: Context, cue: Cue, sentence: Sentence, post: Post, claimed: list[TopicHit] | None = None
+    ctx: Context,
+    cue: Cue,
+    sentence: Sentence,
+    post: Post,
+    claimed: list[TopicHit] | None = None,
+    read: set[int] | None = None,
 ) -> list[Claim]:
     """The claims one cue makes (none when negated, hypothetical, unowned or without a topic).
 
-    `claimed` collects the topic hits of the claims made so far in the post (for "it" later on).
+    `claimed` collects the topic hits of the claims made so far in the post (for "it" later on),
+    `read` the starts of the cues that made claims (an outcome right after one is its complement).
     """
     rule = cue.rule
     clause = clause_of(sentence, cue.start)
@@ -194,7 +202,9 @@ def read_cue(  # noqa: PLR0911, PLR0912  (the reading rules in order, each an ea
     rule_name = rule.rule
     if rule.future and is_future(ctx, cue, clause):
         kind, rule_name = rule.future, f"{rule.rule}-future"
-    if kind in _OUTCOMES and (is_irrealis(ctx, cue, clause) or _is_complement(ctx, cue, clause)):
+    if kind in _OUTCOMES and (
+        is_irrealis(ctx, cue, clause) or _is_complement(ctx, cue, clause, read or set())
+    ):
         return []
     if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause, kind):
         return []
@@ -217,6 +227,8 @@ def read_cue(  # noqa: PLR0911, PLR0912  (the reading rules in order, each an ea
         return []
     if claimed is not None:
         claimed.extend(topics)
+    if read is not None:
+        read.add(cue.start)
     counterpart = counterpart_of(ctx, cue, actor, clause)
     parties: tuple[str, ...] = ()
     if kind in _OUTCOMES:
@@ -296,6 +308,7 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
         return []
     claims: list[Claim] = []
     claimed: list[TopicHit] = []
+    read: set[int] = set()
     cues = list(ctx.cues)
     position = 0
     for sentence in ctx.sentences:
@@ -303,7 +316,7 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
             position += 1
         index = position
         while index < len(cues) and cues[index].start < sentence.end:
-            found = read_cue(ctx, cues[index], sentence, post, claimed)
+            found = read_cue(ctx, cues[index], sentence, post, claimed, read)
             claims.extend(found)
             start = cues[index].start
             index += 1

@@ -15,7 +15,12 @@ from monitor.claims import RulesPack, extract
 from monitor.claims.document import read_document
 
 DATA = Path(__file__).parent / "data"
-OWN_DOCUMENTS = ["gaza-doha-talks", "us-china-geneva-trade", "armenia-azerbaijan-treaty", "iran-us-oman-nuclear"]
+OWN_DOCUMENTS = [
+    "gaza-doha-talks",
+    "us-china-geneva-trade",
+    "armenia-azerbaijan-treaty",
+    "iran-us-oman-nuclear",
+]
 
 
 def _scorer(shared_dir: Path) -> ModuleType:

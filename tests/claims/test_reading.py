@@ -110,7 +110,7 @@ def test_pronoun_points_to_the_last_named_speaker(pack: RulesPack) -> None:
 def test_future_hand_over_is_an_agreement_and_past_is_a_fulfilment(pack: RulesPack) -> None:
     """ "will hand over" is agreed, "handed over" is done."""
     future = read(pack, "Next week Russia will hand over the bodies of 6,000 soldiers to Ukraine.")
-    past = read(pack, "Russia handed over the bodies of 1,212 soldiers to Ukraine on Friday.")
+    past = read(pack, "Russia handed over 1,212 bodies to Ukraine on Friday.")
     assert [(c.kind, c.actor, c.parties, c.attrs["count"]) for c in future] == [
         ("agreement", "RUS", ("RUS", "UKR"), 6000)
     ]
