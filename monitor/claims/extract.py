@@ -183,7 +183,7 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
     return out
 
 
-def read_cue(  # noqa: PLR0911, PLR0912  (the reading rules in order, each an early return)
+def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
     ctx: Context,
     cue: Cue,
     sentence: Sentence,
