@@ -2,7 +2,8 @@
 
 Several daemons may share one PostgreSQL database. Each starts a delivery worker, but only the
 worker holding the lease delivers; the others wait, and take over when the holder stops renewing
-it (it died, or stopped) for `ttl` seconds. The holder renews it before every send, so `ttl` must
+it (it died, or stopped) for `ttl` seconds; a holder that ran on this host and whose process is
+gone (a daemon restarted after a crash) is replaced at once. The holder renews it before every send, so `ttl` must
 only be longer than one send can take (the channel's timeout plus its rate-limit wait).
 
 The meta table has no compare-and-set, so taking the lease is "check, write, wait `settle`, read
@@ -42,6 +43,25 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _dead_here(holder: str | None) -> bool:
+    """True when `holder` ran on this host under a process id that no longer exists.
+
+    A daemon restarted after a crash takes its predecessor's lease at once instead of waiting
+    for the ttl; a holder on another host is only replaced when its lease lapses.
+    """
+    host, _, rest = (holder or "").partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists but belongs to someone else
+        return False
+    return False
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -72,7 +92,7 @@ class Lease:
         """Take or renew the lease; True when this worker holds it for the next `ttl` seconds."""
         now = self.clock().timestamp()
         holder, until = self._current()
-        if holder not in (None, self.me) and until > now:
+        if holder not in (None, self.me) and until > now and not _dead_here(holder):
             if self._held:
                 log.warning("alerts_lease_lost", worker=self.me, holder=holder)
             self._held = False

@@ -27,7 +27,7 @@ from alerts.ports import LeaseStore
 
 log = structlog.get_logger("alerts.service")
 
-LEASE_TTL = 120.0
+LEASE_TTL = 60.0
 """Seconds a silent lease holder keeps the lease: longer than any one send (timeouts, rate waits)."""
 
 

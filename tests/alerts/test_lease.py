@@ -110,8 +110,10 @@ def test_two_worker_processes_on_one_postgres_send_each_alert_once(
 
 
 @pytest.mark.slow
-def test_lease_holder_killed_is_replaced_after_the_ttl(sqlite_url: str, rx: Receiver) -> None:
-    """A worker process SIGKILLed while holding the lease is replaced once its lease lapses; nothing is lost."""
+def test_lease_holder_killed_is_replaced_and_nothing_is_lost_or_doubled(
+    sqlite_url: str, rx: Receiver
+) -> None:
+    """A worker process SIGKILLed while holding the lease is replaced by the next one; each alert arrives once."""
     store: Any = open_store(sqlite_url)
     keys = [f"k{i}" for i in range(4)]
     _enqueue(store, keys)
@@ -140,3 +142,33 @@ def test_lease_holder_killed_is_replaced_after_the_ttl(sqlite_url: str, rx: Rece
     store.close()
     assert holder == done.stdout.split()[0] != killed.stdout.split()[0]  # taken over from the dead
     assert Counter(r.headers["x-parley-alert-key"] for r in rx.requests) == dict.fromkeys(keys, 1)
+
+
+def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(
+    sqlite_url: str, rx: Receiver
+) -> None:
+    """A restarted daemon need not wait for the ttl: a holder on this host whose process is gone is replaced."""
+    import socket
+
+    store: Any = open_store(sqlite_url)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ghost = f"{socket.gethostname()}:{dead.stdout.strip()}:deadbeef"
+    clock = Clock()
+    store.put_meta(
+        "alerts", "delivery_lease", {"worker": ghost, "until": clock.now.timestamp() + 3600}
+    )
+    _enqueue(store, ["k1"])
+    assert asyncio.run(_worker(store, rx, "restarted", clock).run_once()).delivered == 1
+    store.put_meta(
+        "alerts",
+        "delivery_lease",
+        {"worker": "other-host:1:x", "until": clock.now.timestamp() + 3600},
+    )
+    _enqueue(store, ["k2"])
+    assert asyncio.run(_worker(store, rx, "restarted", clock).run_once()).delivered == 0
+    store.close()
