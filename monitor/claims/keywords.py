@@ -30,7 +30,7 @@ def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:  # no
     seqs = {""}
     for op, av in items:
         if all(len(s) >= k for s in seqs):
-            return seqs, False
+            return seqs, True  # long enough: whatever follows cannot change the stems
         if op in (sre_c.ASSERT, sre_c.ASSERT_NOT, sre_c.AT):
             continue
         go_on = True
@@ -50,12 +50,12 @@ def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:  # no
         elif op is sre_c.BRANCH:
             exp = set()
             for branch in av[1]:
-                sub, _ = _expand(list(branch), k)
+                sub, whole = _expand(list(branch), k)
                 if sub is None:
                     exp = None
                     break
                 exp |= sub
-            go_on = False
+                go_on = go_on and whole  # every alternative literal to its end: keep going
         elif op is sre_c.SUBPATTERN:
             exp, go_on = _expand(list(av[-1]), k)
             go_on = False if exp is None else go_on
