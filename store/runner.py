@@ -57,11 +57,10 @@ class ProjectionRunner(Generic[S]):
         return self._position or 0
 
     @property
-    def state(self) -> S:
-        """The projection's state at `position` (loading it from the store if needed)."""
+    def state(self) -> S | None:
+        """The projection's state at the stored checkpoint (loaded from the store if needed)."""
         self._load()
-        assert self._state is not None or self._position is not None
-        return self._state  # type: ignore[return-value]
+        return self._state
 
     def _load(self) -> int:
         position, saved = self.store.checkpoint(self.projection.name)
