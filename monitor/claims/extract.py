@@ -42,6 +42,13 @@ from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.posts import Post
 
 _OUTCOMES = ("agreement", "fulfilment")
+_FIRM_FUTURE = re.compile(
+    r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to)\W+(?:\w+\W+){0,2}$",
+    re.IGNORECASE,
+)
+_GERUND_AFTER_PREPOSITION = re.compile(
+    r"\b(?:for|of|on|about|before|after|without|in|by|from)\s+\w+ing$", re.IGNORECASE
+)
 _PLACE = re.compile(r"\b(?:in|at)\s+((?-i:[A-Z][\w'’-]+)(?:\s+(?:or|and)\s+(?-i:[A-Z][\w'’-]+))?)")
 
 
@@ -85,7 +92,8 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         Cue(start=s, end=e, rule=pack.cue_rules[i])
         for s, e, i in cue_hits
         if not any(
-            t.start <= s and e <= t.end and t.end - t.start > e - s
+            t.start < s
+            and e <= t.end  # a cue word ending a topic phrase ("peace agreement") is its noun
             for t in topics[bisect_left(topic_starts, s - 80) : bisect_left(topic_starts, s + 1)]
         )
     )
@@ -138,8 +146,18 @@ def _actor(
 ) -> tuple[Mention | None, bool]:
     """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
     rule = cue.rule
-    if kind in _OUTCOMES and not rule.noun and is_noun_use(ctx, cue):
-        return None, True  # "their return", "the exchange": a mention of the act, not a claim
+    if (
+        kind in _OUTCOMES
+        and not rule.noun
+        and (
+            is_noun_use(ctx, cue)
+            or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
+        )
+    ):
+        return (
+            None,
+            True,
+        )  # "their return", "the exchange", "for signing": a mention of the act, not a claim
     owner = owner_of(ctx, cue, clause) if kind not in _OUTCOMES or rule.noun else None
     if rule.agent == "from":
         return _from_agent(ctx, cue, clause), False
@@ -200,6 +218,10 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     clause = clause_of(sentence, cue.start)
     kind = rule.kind
     rule_name = rule.rule
+    if rule.only_future and not _FIRM_FUTURE.search(
+        ctx.text, max(clause[0], cue.start - 40), cue.start
+    ):
+        return []  # "will monitor" commits; "someone to monitor" or a headline's "to host" does not
     if rule.future and is_future(ctx, cue, clause):
         kind, rule_name = rule.future, f"{rule.rule}-future"
     if kind in _OUTCOMES and (

@@ -27,6 +27,7 @@ _CUE_KEYS = {
     "kind",
     "rule",
     "match",
+    "only_future",
     "agent",
     "topics",
     "future",
@@ -76,6 +77,7 @@ class CueRule:
     agent: str = "subject"
     topics: frozenset[str] | None = None
     future: str | None = None
+    only_future: bool = False
     noun: bool = False
     keep_negated: bool = False
     keep_hypothetical: bool = False
@@ -202,6 +204,7 @@ def _read_cue(value: Any, label: str, line: int) -> CueRule:
         if topics is not None
         else None,
         future=_flag(entry, "future", label, KINDS),
+        only_future=bool(_flag(entry, "only_future", label, (True, False))),
         noun=bool(_flag(entry, "noun", label, (True, False))),
         keep_negated=_flag(entry, "negation", label, ("keep", "drop")) == "keep",
         keep_hypothetical=_flag(entry, "hypothetical", label, ("keep", "drop")) == "keep",

@@ -17,7 +17,10 @@ from monitor.claims.segment import Sentence
 
 _BY_AGENT = re.compile(r"\s+(?:by|from)\s+(?:the\s+)?$", re.IGNORECASE)
 _CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGNORECASE)
-_ANAPHOR_AFTER = re.compile(r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those)\b", re.IGNORECASE)
+_ANAPHOR_AFTER = re.compile(
+    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:deal|agreement|accord|plan|proposal|arrangement))\b",
+    re.IGNORECASE,
+)
 _ANAPHOR_BEFORE = re.compile(
     r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(idea|plan|proposal|offer|demand|meeting|summit|deal|request|condition|step|option)s?\b",
     re.IGNORECASE,
@@ -29,6 +32,7 @@ _LIST_GAP = re.compile(
     re.IGNORECASE,
 )
 _OUTCOMES = ("agreement", "fulfilment")
+_LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
 _ADJECTIVES = frozenset(
     [
         "key",
@@ -205,7 +209,11 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     for m in reversed(ctx.mentions_in(sentence.start, cue.start)):
         if not m.code:
             continue
-        if not m.obj or _CONTROL.match(ctx.text[m.end : cue.start]):
+        if (
+            not m.obj
+            or _CONTROL.match(ctx.text[m.end : cue.start])
+            or _LED_BY.search(ctx.text, max(0, m.start - 16), m.start)
+        ):
             if m.possessive and m.form == "name":
                 continue
             return m
@@ -356,6 +364,13 @@ def _first_topic(ctx: Context, topics: list[TopicHit]) -> TopicHit | None:
     if not topics:
         return None
     first = topics[0]
+    for nxt in topics[
+        1:
+    ]:  # "a US-brokered ceasefire": the last of adjacent topic words is the head
+        if nxt.strong and ctx.text[first.end : nxt.start].strip(" -") == "":
+            first = nxt
+        else:
+            break
     if first.strong:
         return first
     for nxt in topics[1:]:
