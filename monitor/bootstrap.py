@@ -16,7 +16,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -27,7 +27,7 @@ import structlog
 from monitor.config import Settings
 from monitor.daemon import Daemon
 from monitor.fetch import Fetcher, FetchLimits
-from monitor.poller import Poller, load_knowledge
+from monitor.poller import Poller, load_knowledge, parse_pool
 from monitor.sources import KINDS
 from store import open_store
 from store.ports import EventStore
@@ -63,13 +63,21 @@ class MonitorService:
     def __init__(self, wiring: Wiring) -> None:
         self._w = wiring
         self.daemon: Daemon | None = None
+        self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:
         w = self._w
         loop = asyncio.get_running_loop()
         knowledge = await loop.run_in_executor(w.executor, partial(load_knowledge, w.store))
+        if w.settings.parse_workers:
+            self._pool = parse_pool(w.settings.parse_workers)
         poller = Poller(
-            store=w.store, fetcher=w.fetcher, kinds=KINDS, executor=w.executor, knowledge=knowledge
+            store=w.store,
+            fetcher=w.fetcher,
+            kinds=KINDS,
+            executor=w.executor,
+            knowledge=knowledge,
+            parse_pool=self._pool,
         )
         self.daemon = Daemon(
             sources=w.settings.sources, poller=poller, fetcher=w.fetcher, store=w.store
@@ -79,6 +87,8 @@ class MonitorService:
     async def stop(self) -> None:
         if self.daemon is not None:
             await self.daemon.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def monitor_service(wiring: Wiring) -> Service | None:

@@ -104,6 +104,7 @@ class Settings:
     sources: tuple[SourceConfig, ...] = ()
     alerts: Mapping[str, Any] = field(default_factory=dict, repr=False)
     log_level: str = "INFO"
+    parse_workers: int = 0  # worker processes for parsing pages; 0 parses in the daemon itself
 
     def source(self, name: str) -> SourceConfig:
         """The source called `name`; raises KeyError when there is none."""
@@ -239,7 +240,7 @@ _HTTP_KEYS = {
     "per_host_concurrency",
     "max_concurrency",
 }
-_TOP_KEYS = {"database", "http", "defaults", "sources", "alerts", "log"}
+_TOP_KEYS = {"database", "http", "defaults", "sources", "alerts", "log", "daemon"}
 
 
 def _schedule(r: _Reader, table: Mapping[str, Any], where: str, base: Schedule) -> Schedule:
@@ -331,6 +332,12 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
     level = r.string(log, "level", "log", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise r.fail("log.level", f"{level!r} is not DEBUG, INFO, WARNING or ERROR")
+    daemon = r.table(data, "daemon", {"parse_workers"})
+    workers = daemon.get("parse_workers", 0)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 64:
+        raise r.fail(
+            "daemon.parse_workers", f"must be a whole number from 0 to 64, not {workers!r}"
+        )
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise r.fail("sources", "must be written as [[sources]] tables")
@@ -342,7 +349,13 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
         seen.add(s.name)
     alerts = _alerts(r, data.get("alerts", {}), env)
     return Settings(
-        path=path, database_url=url, http=http, sources=sources, alerts=alerts, log_level=level
+        path=path,
+        database_url=url,
+        http=http,
+        sources=sources,
+        alerts=alerts,
+        log_level=level,
+        parse_workers=workers,
     )
 
 

@@ -14,8 +14,10 @@ so two pollers of one source never append an event twice.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing as mp
+import signal
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -77,13 +79,38 @@ class _PollFailedError(Exception):
         self.retry_after = retry_after
 
 
+def parse_in_worker(
+    kind: str, body: bytes, url: str, ctype: str | None, settings: dict[str, Any]
+) -> ParsedPage:
+    """Parse one page with the registered kind `kind` (runs in a parse worker process)."""
+    from monitor.sources import get_kind
+
+    return get_kind(kind).parse(body, url=url, content_type=ctype, settings=settings)
+
+
+def _quiet_worker() -> None:
+    # Ctrl-C reaches the whole process group: the daemon stops the pool itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def parse_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` parse processes (spawned, so no thread of ours is forked)."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_quiet_worker
+    )
+
+
 def load_knowledge(store: EventStore) -> dict[str, dict[str, KnownPost]]:
     """Every source's post knowledge, folded from the post events in the log (one pass)."""
     return knowledge_from(store.read(event_types=list(POST_EVENT_TYPES)))
 
 
 class Poller:
-    """Polls sources into the log. Store calls run on `executor` (one thread keeps them serial)."""
+    """Polls sources into the log. Store calls run on `executor` (one thread keeps them serial).
+
+    With `parse_pool` (see `parse_pool()`), pages are parsed in worker processes, so parsing
+    uses every core and the event loop keeps fetching meanwhile.
+    """
 
     def __init__(
         self,
@@ -95,6 +122,7 @@ class Poller:
         knowledge: dict[str, dict[str, KnownPost]] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_pages: int = MAX_PAGES,
+        parse_pool: Executor | None = None,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -103,6 +131,7 @@ class Poller:
         self.knowledge: dict[str, dict[str, KnownPost]] = knowledge if knowledge is not None else {}
         self._clock = clock
         self._max_pages = max_pages
+        self._parse_pool = parse_pool  # worker processes for parsing; None parses in-process
         self._appends: set[asyncio.Future[Any]] = set()
 
     async def in_store(self, fn: Callable[[], T]) -> T:
@@ -163,6 +192,17 @@ class Poller:
         )
         return outcome
 
+    async def _parse(
+        self, kind: SourceKind, body: bytes, url: str, ctype: str | None, source: SourceConfig
+    ) -> ParsedPage:
+        if self._parse_pool is None:
+            return kind.parse(body, url=url, content_type=ctype, settings=source.settings)
+        loop = asyncio.get_running_loop()
+        settings = dict(source.settings)
+        return await loop.run_in_executor(
+            self._parse_pool, parse_in_worker, kind.kind, body, url, ctype, settings
+        )
+
     def _seen(self, source: str) -> int:
         return sum(1 for k in self.knowledge.get(source, {}).values() if not k.withdrawn)
 
@@ -189,12 +229,7 @@ class Poller:
                     f"{url}: 304 Not Modified for a page fetched unconditionally"
                 )
             try:
-                page = kind.parse(
-                    result.body,
-                    url=result.url,
-                    content_type=result.content_type,
-                    settings=source.settings,
-                )
+                page = await self._parse(kind, result.body, result.url, result.content_type, source)
             except MonitorError as exc:
                 raise _PollFailedError(str(exc)) from None
             except Exception as exc:  # a parser bug must not stop the daemon: name it and go on

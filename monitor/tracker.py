@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -81,8 +82,13 @@ def normalise(post: Post) -> Post:
     )
 
 
+@lru_cache(maxsize=1 << 16)
 def revision_hash(post: Post) -> str:
-    """The hash that decides revisions: `Post.content_hash()` of `normalise(post)`."""
+    """The hash that decides revisions: `Post.content_hash()` of `normalise(post)`.
+
+    Cached: a live blog shows the same posts poll after poll, and comparing a post with one seen
+    before is much cheaper than normalising and hashing it again.
+    """
     return normalise(post).content_hash()
 
 

@@ -173,3 +173,15 @@ def test_empty_file_is_valid_and_has_no_sources() -> None:
     s = parse_settings("", path="empty.toml", env={})
     assert s.sources == ()
     assert s.database_url is None
+
+
+def test_parse_workers_is_read_and_checked(tmp_path: Path) -> None:
+    """[daemon] parse_workers is a small whole number; anything else names the key."""
+    assert parse_settings("[daemon]\nparse_workers = 2\n", path="p.toml", env={}).parse_workers == 2
+    assert "p.toml:2: daemon.parse_workers" in _error_text("[daemon]\nparse_workers = -1\n")
+
+
+def _error_text(text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text, path="p.toml", env={})
+    return str(info.value)

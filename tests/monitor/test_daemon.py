@@ -182,9 +182,13 @@ def test_retry_after_pushes_the_next_poll_out(sqlite_url: str, live_server: Runn
 # --- `parley run` as a real process -----------------------------------------------------------
 
 
-def _config(tmp_path: Path, server: RunningServer, db_url: str) -> Path:
+def _config(tmp_path: Path, server: RunningServer, db_url: str, workers: int = 0) -> Path:
     urls = server.urls()
-    lines = [f'[database]\nurl = "{db_url}"\n', "[defaults]\ninterval = 0.3\njitter = 0.1\n"]
+    lines = [
+        f'[database]\nurl = "{db_url}"\n',
+        "[defaults]\ninterval = 0.3\njitter = 0.1\n",
+        f"[daemon]\nparse_workers = {workers}\n",
+    ]
     for fmt, kind in (("liveblog", "liveblog"), ("atom", "atom"), ("jsonfeed", "jsonfeed")):
         lines.append(f'[[sources]]\nname = "sim-{fmt}"\nkind = "{kind}"\nurl = "{urls[fmt]}"\n')
     path = tmp_path / "parley.toml"
@@ -232,7 +236,8 @@ def test_signal_stops_parley_run_with_exit_0_and_an_intact_log(
     tmp_path: Path, live_server: RunningServer, sqlite_url: str, sig: signal.Signals
 ) -> None:
     """SIGTERM/SIGINT stop a running `parley run`: exit 0, hash chain intact, health readable meanwhile."""
-    daemon = Daemon(_config(tmp_path, live_server, sqlite_url), tmp_path / "run.log")
+    # with a parse worker process, so stopping also stops the pool cleanly
+    daemon = Daemon(_config(tmp_path, live_server, sqlite_url, workers=1), tmp_path / "run.log")
     try:
         _wait_for_events(sqlite_url, 10, daemon)
         listing = subprocess.run(
@@ -249,6 +254,7 @@ def test_signal_stops_parley_run_with_exit_0_and_an_intact_log(
         daemon.kill()
     assert code == 0, daemon.output()
     assert "daemon_stopped" in daemon.output()
+    assert "Traceback" not in daemon.output()
     with open_store(sqlite_url) as store:
         report = verify(store)
     assert report.ok, report.problems

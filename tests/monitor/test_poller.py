@@ -278,3 +278,32 @@ def test_garbage_source_logs_a_clear_error_and_appends_nothing(
 
         run(sqlite_url, scenario)
     assert events(sqlite_url) == []
+
+
+def test_parsing_in_worker_processes_records_the_same_posts(
+    sqlite_url: str, page: dict[str, Any]
+) -> None:
+    """With a parse pool, pages are parsed in other processes and the events are the same."""
+    from monitor.poller import parse_pool
+
+    with simulator(page) as (clock, server):
+        minutes(clock, 60)
+        sources = [source(server, fmt, name=fmt) for fmt in ("liveblog", "rss", "atom", "jsonfeed")]
+
+        async def scenario(rig: Rig) -> None:
+            pool = parse_pool(1)
+            try:
+                rig.poller._parse_pool = pool  # the pool a daemon gets from [daemon] parse_workers
+                outcomes = await asyncio.gather(*(rig.poller.poll(s) for s in sources))
+            finally:
+                pool.shutdown()
+            assert [o.new_posts for o in outcomes] == [9, 9, 9, 9]
+
+        run(sqlite_url, scenario)
+    published = events(sqlite_url, "PostPublished")
+    assert Counter(e.data["source"] for e in published) == {
+        "liveblog": 9,
+        "rss": 9,
+        "atom": 9,
+        "jsonfeed": 9,
+    }
