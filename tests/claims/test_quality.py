@@ -20,6 +20,7 @@ OWN_DOCUMENTS = [
     "us-china-geneva-trade",
     "armenia-azerbaijan-treaty",
     "iran-us-oman-nuclear",
+    "lebanon-ceasefire",
 ]
 
 
