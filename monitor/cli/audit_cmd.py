@@ -114,3 +114,13 @@ def report_checkpoint(db_url: str, checkpoint: Path, pubkey: Path | None) -> boo
     if report.first_bad_position is not None:
         typer.echo(f"first bad position: {report.first_bad_position}", err=True)
     return False
+
+
+def _register_more() -> None:
+    """The other audit commands live in their own modules; importing them registers them."""
+    from monitor.cli import replay_cmd
+
+    _ = replay_cmd
+
+
+_register_more()
