@@ -111,9 +111,11 @@ def test_replay_cli_into_a_database_prints_the_same_digest_as_in_memory(
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     mem = runner.invoke(app, ["--db", sqlite_url, "replay"])
     into = runner.invoke(app, ["--db", sqlite_url, "replay", "--into", target])
-    assert mem.exit_code == 0 and into.exit_code == 0, mem.output + into.output
+    assert mem.exit_code == 0, mem.output
+    assert into.exit_code == 0, into.output
     digest = [line for line in mem.output.splitlines() if line.startswith("views digest")]
-    assert digest and digest[0] in into.output
+    assert digest
+    assert digest[0] in into.output
     assert runner.invoke(app, ["--db", target, "verify"]).exit_code == 0
 
 
