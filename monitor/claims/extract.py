@@ -235,7 +235,10 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
         return []
     before_owner = holder if holder and holder.end <= cue.start else None
     if not rule.keep_negated and is_negated(ctx, cue, clause, before_owner):
-        if kind not in _OUTCOMES or not is_refused(ctx, cue, clause, before_owner):
+        refused = rule.negated_as_rejection or (
+            kind in _OUTCOMES and is_refused(ctx, cue, clause, before_owner)
+        )
+        if not refused:
             return []
         kind, rule_name = "rejection", f"{rule.rule}-refused"
     if holder is None or not holder.code:
@@ -244,7 +247,8 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
         actor, group = ctx.pair[0], True
     else:
         actor, group = holder.code, holder.form == "group"
-    topics = topics_of(ctx, cue, sentence, clause, claimed or ())
+    floor = holder.end if holder is not None and holder.end <= cue.start else None
+    topics = topics_of(ctx, cue, sentence, clause, claimed or (), floor)
     if not topics:
         return []
     if claimed is not None:

@@ -80,6 +80,7 @@ class CueRule:
     only_future: bool = False
     noun: bool = False
     keep_negated: bool = False
+    negated_as_rejection: bool = False
     keep_hypothetical: bool = False
     where: str = ""
 
@@ -206,7 +207,8 @@ def _read_cue(value: Any, label: str, line: int) -> CueRule:
         future=_flag(entry, "future", label, KINDS),
         only_future=bool(_flag(entry, "only_future", label, (True, False))),
         noun=bool(_flag(entry, "noun", label, (True, False))),
-        keep_negated=_flag(entry, "negation", label, ("keep", "drop")) == "keep",
+        keep_negated=_flag(entry, "negation", label, ("keep", "drop", "rejection")) == "keep",
+        negated_as_rejection=entry.get("negation") == "rejection",
         keep_hypothetical=_flag(entry, "hypothetical", label, ("keep", "drop")) == "keep",
         where=f"{label} line {line}",
     )

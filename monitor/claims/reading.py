@@ -32,6 +32,7 @@ _LIST_GAP = re.compile(
     re.IGNORECASE,
 )
 _OUTCOMES = ("agreement", "fulfilment")
+_RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
 _ADJECTIVES = frozenset(
     [
@@ -278,9 +279,11 @@ def topics_of(
     sentence: Sentence,
     clause: tuple[int, int],
     claimed: Sequence[TopicHit] = (),
+    floor: int | None = None,
 ) -> list[TopicHit]:
     """The topics a cue is about: first named after it (with a list that follows), else before it
-    in the clause, else, for "it"/"such a meeting", in the sentences before."""
+    in the clause (after its holder, when the holder comes first), else, for "it"/"such a
+    meeting", in the sentences before."""
     allowed = cue.rule.topics
     end = _window_end(ctx, cue, clause)
     after = [
@@ -303,15 +306,18 @@ def topics_of(
         return chosen
     if first is not None:
         return [first]
+    start = clause[0]
+    if floor is not None and floor > clause[0] and not _RELATIVE.search(ctx.text, clause[0], floor):
+        start = floor  # "Ukraine needs X": what comes before the holder is another clause's
     before = [
-        t for t in ctx.topics_in(clause[0], cue.start)
+        t for t in ctx.topics_in(start, cue.start)
         if t.end <= cue.start and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if before:
         return [before[-1]]
     own = [
         t for t in ctx.topics_in(cue.start - 80, cue.start + 1)
-        if cue.end <= t.end and t.strong and (allowed is None or t.topic in allowed)
+        if cue.end <= t.end and (t.strong or cue.rule.only_future) and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if own:  # the verb names its topic itself: "withdraw", "swap"
         return own[:1]

@@ -21,6 +21,7 @@ OWN_DOCUMENTS = [
     "armenia-azerbaijan-treaty",
     "iran-us-oman-nuclear",
     "lebanon-ceasefire",
+    "sudan-jeddah-talks",
 ]
 
 
