@@ -285,14 +285,18 @@ class Daemon:
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop polling: no new polls, in-flight fetches cancelled, started appends finished."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        scheduler = self._scheduler
+        if scheduler is not None and scheduler.running:
+            scheduler.pause()  # no new polls
+        await asyncio.sleep(0)  # polls just submitted start, and register in _tasks
         for task in list(self._tasks):
-            task.cancel()
+            task.cancel()  # _run swallows the cancellation; a started append still finishes
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 await self._poller.drain()
         except TimeoutError:
             log.warning("daemon_stop_timeout", seconds=timeout)
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)  # every job has ended: nothing left to cancel
         log.info("daemon_stopped", polls=self.polls)

@@ -212,3 +212,5 @@ def build_views(database_url: str) -> tuple[dict[str, Any] | None, str]:
             return read_views(store), ""
     except (MonitorError, StoreError) as exc:
         return None, f"views could not be built: {exc}"
+    except Exception as exc:  # the views are a bonus here: their failure must not hide the log
+        return None, f"views could not be built: {type(exc).__name__}: {exc}"
