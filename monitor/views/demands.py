@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.claims.model import Claim
-from monitor.views.aggregate import Agg, Bucket, add_base, empty_base, render_base
+from monitor.views.aggregate import Bucket, add_base, empty_base, render_base
 from monitor.views.mentions import is_concrete_topic
+from monitor.views.responses import Signature
 
 VIEW = "open_demands"
 ANYONE = "*"
@@ -19,7 +20,7 @@ ANYONE = "*"
 add = add_base
 empty = empty_base
 
-Responses = list[tuple[str, str, Agg]]
+Responses = Signature  # (actor, kind, first stamp) of each response on the row's topic
 
 
 def counterpart(claim: Claim) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from monitor.claims.model import Claim
@@ -38,6 +39,7 @@ def to_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+@lru_cache(maxsize=1 << 16)
 def iso(seconds: int) -> str:
     """Whole UNIX seconds as ISO 8601 in UTC, the form every row uses."""
     return datetime.fromtimestamp(seconds, UTC).isoformat()

@@ -58,8 +58,8 @@ DAY = 86_400
 
 @dataclass(slots=True)
 class _Touched:
-    rows: set[tuple[str, str]] = field(default_factory=set)
-    topics: set[str] = field(default_factory=set)
+    rows: set[tuple[str, str]] = field(default_factory=set)  # view rows to render again
+    topics: set[str] = field(default_factory=set)  # topics whose response signature may change
 
 
 class NegotiationProjection:
@@ -152,9 +152,9 @@ class NegotiationProjection:
         if view == exchanges.VIEW:
             row = exchanges.render(key, bucket)
         elif view == demands.VIEW:
-            row = demands.render(key, bucket, state.responses_on(demands.topic_of(key)))
+            row = demands.render(key, bucket, state.topic_sig.get(demands.topic_of(key), ()))
         else:
-            row = proposals.render(key, bucket, state.responses_on(proposals.topic_of(key)))
+            row = proposals.render(key, bucket, state.topic_sig.get(proposals.topic_of(key), ()))
         return None if row is None else {"key": key, **row}
 
     # Event handlers ------------------------------------------------------------------------
@@ -262,6 +262,7 @@ class NegotiationProjection:
         if bucket is None:
             bucket = table[key] = new_bucket(_EMPTY[group])
             state.index(group, key)
+        first = bucket["agg"]["first"]
         existing = bucket["live"].get(live_key)
         if existing is not None:  # the same post again in the same row: still one mention
             merge_into(existing, mention)
@@ -271,7 +272,10 @@ class NegotiationProjection:
             record["refs"].append([group, key, live_key])
         if group == exchanges.VIEW:
             state.index_exchange(key)
-        _touch(touched, group, key)
+        if group != responses.GROUP:
+            touched.rows.add((group, key))
+        elif bucket["agg"]["first"] != first:  # what rows show of a response: who, and since when
+            touched.topics.add(responses.topic_of(key))
 
     def _retract(self, state: ViewState, record: dict[str, Any], touched: _Touched) -> None:
         for group, key, live_key in record["refs"]:
@@ -281,7 +285,10 @@ class NegotiationProjection:
             if bucket_is_empty(bucket):
                 del table[key]
                 state.unindex(group, key)
-            _touch(touched, group, key)
+            if group == responses.GROUP:
+                touched.topics.add(responses.topic_of(key))
+            else:
+                touched.rows.add((group, key))
         record["refs"] = []
 
     def _evict(self, state: ViewState) -> None:
@@ -294,7 +301,7 @@ class NegotiationProjection:
 
     # Changes ---------------------------------------------------------------------------------
     def _flush(self, state: ViewState, touched: _Touched) -> list[RowChange]:
-        rows = {r for r in touched.rows if r[0] != responses.GROUP}
+        rows = touched.rows
         for topic in touched.topics:
             sig = responses.signature(state.responses_on(topic))
             if sig != state.topic_sig.get(topic):
@@ -310,10 +317,3 @@ class NegotiationProjection:
                     state.emitted[(view, key)] = row
                 changes.append(RowChange(view=view, key=key, row=row))
         return changes
-
-
-def _touch(touched: _Touched, group: str, key: str) -> None:
-    if group == responses.GROUP:
-        touched.topics.add(responses.topic_of(key))
-    else:
-        touched.rows.add((group, key))

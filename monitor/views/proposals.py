@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.claims.model import Claim
-from monitor.views.aggregate import Agg, Bucket, add_base, empty_base, render_base
+from monitor.views.aggregate import Bucket, add_base, empty_base, render_base
 from monitor.views.mentions import is_concrete_topic, iso
+from monitor.views.responses import Signature
 
 VIEW = "proposals"
 
@@ -31,17 +32,15 @@ def topic_of(key: str) -> str:
     return key.split("|")[1]
 
 
-def render(
-    key: str, bucket: Bucket, responses: list[tuple[str, str, Agg]]
-) -> dict[str, Any] | None:
+def render(key: str, bucket: Bucket, responses: Signature) -> dict[str, Any] | None:
     """The row as `parley views` shows it, or None when no mention is left."""
     agg = bucket["agg"]
     if agg["n"] == 0:
         return None
     actor, topic = key.split("|")
     answers = [
-        {"actor": a, "kind": kind, "since": iso(r["first"][0]), "quote": r["first"][2]}
-        for a, kind, r in responses
+        {"actor": a, "kind": kind, "since": iso(first[0]), "quote": first[2]}
+        for a, kind, first in responses
         if a != actor
     ]
     kinds = {a["kind"] for a in answers}

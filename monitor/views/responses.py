@@ -7,6 +7,7 @@ every party to it (the actor and the parties the claim names), since all of them
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from monitor.claims.model import Claim
 from monitor.views.aggregate import Agg, add_base, empty_base
@@ -18,7 +19,7 @@ KINDS = ("rejection", "agreement", "fulfilment")
 add = partial(add_base, with_attrs=False)
 empty = empty_base
 
-Signature = tuple[tuple[str, str, tuple[object, ...]], ...]
+Signature = tuple[tuple[str, str, tuple[Any, ...]], ...]
 
 
 def keys_of(claim: Claim) -> list[str]:
