@@ -248,7 +248,7 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     else:
         actor, group = holder.code, holder.form == "group"
     floor = holder.end if holder is not None and holder.end <= cue.start else None
-    topics = topics_of(ctx, cue, sentence, clause, claimed or (), floor)
+    topics = topics_of(ctx, cue, sentence, clause, claimed=claimed or (), floor=floor)
     if not topics:
         return []
     if claimed is not None:

@@ -278,6 +278,7 @@ def topics_of(
     cue: Cue,
     sentence: Sentence,
     clause: tuple[int, int],
+    *,
     claimed: Sequence[TopicHit] = (),
     floor: int | None = None,
 ) -> list[TopicHit]:
