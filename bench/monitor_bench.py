@@ -326,11 +326,12 @@ def table(results: dict[str, Any]) -> str:
     )
     return f"""## Monitor: 1,000 sources, one poll cycle (`bench/monitor_bench.py`)
 
-{c["sources"]} sources on the simulator (two simulators in a child process, 127.0.0.1), half
-unchanged since the last poll (304), half with one new post (200, parsed, appended to SQLite).
-Parley is `Poller.poll` for every source at once (fetch, parse in {PARSE_WORKERS} worker processes, decide,
-append); the floor is a
-bare httpx loop over the same URLs with the same validators and concurrency ({CONCURRENCY} per host).
+{c["sources"]} sources on the simulator (two simulators, each in its own process, on 127.0.0.1):
+half unchanged since the last poll (304), half with one new post (200, parsed, appended to
+SQLite). Parley is `Poller.poll` for every source at once (fetch, parse in {PARSE_WORKERS} worker
+processes, decide, append); the floor is a bare httpx loop over the same URLs with the same
+validators and concurrency ({CONCURRENCY} per host). All on this 2-core machine, shared with the
+simulators (and, while measured, with other work).
 
 | round | Parley cycle (s) | bare fetch loop (s) | 304s | new posts |
 |---|---|---|---|---|
@@ -345,6 +346,11 @@ Publish-to-log latency through the real daemon ({lat["sources"]} sources polled 
 {lat["interval_s"]:g} s, `parley simulate --speed 600`): median **{lat["median_s"]:.2f} s**, p99
 **{lat["p99_s"]:.2f} s** (max {lat["max_s"]:.2f} s, {lat["samples"]} samples). With polling, the
 latency is bounded by the interval plus jitter; the median sits near half the interval.
+
+Where the gap to the floor goes: parsing. On this machine an RSS or Atom page of 20 posts takes
+22-28 ms in `feedparser`, a JSON Feed, JSON-LD live blog or plain HTML page about 3 ms; the 250
+changed feeds of a cycle alone cost several CPU-seconds that a bare fetch loop never spends.
+The cycle target is met; the rate-versus-floor target (≥ 0.5×) is not.
 
 `parley run` stopped with SIGTERM mid-poll: exit code {st["exit_code"]} after {st["seconds_to_exit"]:.2f} s.
 """
