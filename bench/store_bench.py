@@ -35,6 +35,7 @@ N_BATCHED = 100_000
 BATCH = 100
 N_SINGLE = 10_000
 READ_BATCH = 1000
+READ_PASSES = 3
 STREAMS = 1000
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -89,17 +90,26 @@ def _lockstep(systems: list[_System]) -> dict[str, dict[str, Any]]:
             t = time.perf_counter()
             system.append(a, b)
             spent[system.name][phase] += time.perf_counter() - t
-    position = {s.name: 1 for s in systems}
+    # Reads are short and cheap to repeat: three full passes, each system's best one counts.
     counted = {s.name: 0 for s in systems}
-    pending = list(systems)
-    while pending:
-        for system in list(pending):
-            t = time.perf_counter()
-            got, position[system.name] = system.read_page(position[system.name])
-            spent[system.name]["read"] += time.perf_counter() - t
-            counted[system.name] += got
-            if got < READ_BATCH:
-                pending.remove(system)
+    best = {s.name: float("inf") for s in systems}
+    for _ in range(READ_PASSES):
+        position = {s.name: 1 for s in systems}
+        counted = {s.name: 0 for s in systems}
+        took = {s.name: 0.0 for s in systems}
+        pending = list(systems)
+        while pending:
+            for system in list(pending):
+                t = time.perf_counter()
+                got, position[system.name] = system.read_page(position[system.name])
+                took[system.name] += time.perf_counter() - t
+                counted[system.name] += got
+                if got < READ_BATCH:
+                    pending.remove(system)
+        for name, seconds in took.items():
+            best[name] = min(best[name], seconds)
+    for name, seconds in best.items():
+        spent[name]["read"] = seconds
     out = {}
     for system in systems:
         assert counted[system.name] == N_BATCHED + N_SINGLE, (
@@ -314,6 +324,7 @@ def run() -> dict[str, Any]:
             "batch_size": BATCH,
             "single_appends": N_SINGLE,
             "read_batch": READ_BATCH,
+            "read_passes": READ_PASSES,
             "streams": STREAMS,
         },
         "load_average_before": os.getloadavg(),
@@ -379,7 +390,8 @@ def table(results: dict[str, Any]) -> str:
         "## Event store (`bench/store_bench.py`)\n",
         f"{w['batched_events']:,} events appended in batches of {w['batch_size']}, then "
         f"{w['single_appends']:,} single-event appends, then all read back in pages of "
-        f"{w['read_batch']:,}; {w['streams']:,} streams. SQLite: WAL, synchronous=FULL for every system. "
+        f"{w['read_batch']:,} (best of {w.get('read_passes', 1)} passes); {w['streams']:,} streams. "
+        "The systems run in lockstep, taking turns at every step, so background load hits all alike. SQLite: WAL, synchronous=FULL for every system. "
         "raw = the driver inserting Parley's precomputed rows (the floor); eventsourcing = its "
         "application recorders with prebuilt stored events (no mapping, no payload decoding on read). "
         "Parley's numbers include canonical JSON, the hash chain, idempotency and version checks, "

@@ -23,7 +23,7 @@ import structlog
 from store._append import plan_append, serialise_batch
 from store._reader import COLUMNS, LogReader
 from store._versions import VersionCache, chunks
-from store.canonical import GENESIS_HASH, format_time
+from store.canonical import GENESIS_HASH
 from store.errors import UnavailableError
 from store.records import NewEvent
 
@@ -175,42 +175,12 @@ class SQLEventStore(LogReader):
         streams = list(dict.fromkeys(e.stream_id for e in events))
         conn = self._conn()
         with self._guard("append"), self._transaction(conn, append_lock=True):
-            # All lookups are sent before any result is read, so PostgreSQL's pipeline mode
-            # makes them one round trip together with BEGIN and the lock.
-            head_cursor = conn.execute(
-                self._sql(
-                    "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
-                )
-            )
-            key_cursors = [
-                conn.execute(
-                    self._sql(
-                        "SELECT idempotency_key, position FROM events "
-                        f"WHERE idempotency_key IN ({', '.join('?' * len(chunk))})"
-                    ),
-                    chunk,
-                )
-                for chunk in chunks(keys)
-            ]
-            cached = self._versions.known(streams)
-            stream_cursors = self._version_lookups(conn, [s for s in streams if s not in cached])
-            head = head_cursor.fetchone()
+            head, existing, versions = self._lookups(conn, keys, streams)
             head_key = (head[0], head[1]) if head else (0, GENESIS_HASH)
-            existing: dict[str, int] = {}
-            for cursor in key_cursors:
-                existing.update(cursor.fetchall())
-            versions = dict.fromkeys(streams, 0)
-            for cursor in stream_cursors:
-                versions.update((sid, v) for sid, v in cursor.fetchall() if v)
-            valid = self._versions.valid_at(head_key, cached)
-            if valid is None:  # another writer appended since we last did: ask the log
-                for cursor in self._version_lookups(conn, list(cached)):
-                    versions.update((sid, v) for sid, v in cursor.fetchall() if v)
-            else:
-                versions.update(valid)
-            now = datetime.now(UTC)
-            if head is not None:
-                now = max(now, self._time_in(head[2]))  # recorded_at never goes backwards
+            # Fixed-width ISO 8601 in UTC sorts like time itself, so strings compare directly.
+            recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
+            if head is not None:  # recorded_at never goes backwards along the log
+                recorded_at = max(recorded_at, self._time_text(head[2]))
             rows, positions = plan_append(
                 events,
                 payloads,
@@ -218,7 +188,7 @@ class SQLEventStore(LogReader):
                 head_hash=head_key[1],
                 existing_keys=existing,
                 stream_versions=versions,
-                recorded_at=format_time(now),
+                recorded_at=recorded_at,
             )
             if rows:
                 self._insert_events(conn, rows)
@@ -231,6 +201,57 @@ class SQLEventStore(LogReader):
         if rows:
             self._after_commit()
         return positions
+
+    def _lookups(
+        self, conn: Any, keys: list[str], streams: list[str]
+    ) -> tuple[Any, dict[str, int], dict[str, int]]:
+        """Under the append lock: the head row, the known keys' positions, the streams' versions.
+
+        Every statement is sent before any result is read, so PostgreSQL's pipeline mode makes
+        them one round trip together with BEGIN and the lock.
+        """
+        # The head and the first keys in one statement (the row tagged 0 is the head).
+        key_chunks = list(chunks(keys))
+        head_cursor = conn.execute(
+            self._sql(
+                "SELECT position, hash, recorded_at, 0 FROM (SELECT position, hash, "
+                "recorded_at FROM events ORDER BY position DESC LIMIT 1) AS head UNION ALL "
+                "SELECT position, idempotency_key, NULL, 1 FROM events "
+                f"WHERE idempotency_key IN ({', '.join('?' * len(key_chunks[0]))})"
+            ),
+            key_chunks[0],
+        )
+        key_cursors = [
+            conn.execute(
+                self._sql(
+                    "SELECT idempotency_key, position FROM events "
+                    f"WHERE idempotency_key IN ({', '.join('?' * len(chunk))})"
+                ),
+                chunk,
+            )
+            for chunk in key_chunks[1:]
+        ]
+        cached = self._versions.known(streams)
+        stream_cursors = self._version_lookups(conn, [s for s in streams if s not in cached])
+        head = None
+        existing: dict[str, int] = {}
+        for row in head_cursor.fetchall():
+            if row[3] == 0:
+                head = row
+            else:
+                existing[row[1]] = row[0]
+        for cursor in key_cursors:
+            existing.update(cursor.fetchall())
+        versions = dict.fromkeys(streams, 0)
+        for cursor in stream_cursors:
+            versions.update((sid, v) for sid, v in cursor.fetchall() if v)
+        valid = self._versions.valid_at((head[0], head[1]) if head else (0, GENESIS_HASH), cached)
+        if valid is None:  # another writer appended since we last did: ask the log
+            for cursor in self._version_lookups(conn, list(cached)):
+                versions.update((sid, v) for sid, v in cursor.fetchall() if v)
+        else:
+            versions.update(valid)
+        return head, existing, versions
 
     def _version_lookups(self, conn: Any, streams: list[str]) -> list[Any]:
         # One index seek per stream (a GROUP BY over an IN list scans every version).

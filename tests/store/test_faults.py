@@ -206,6 +206,7 @@ def test_writer_killed_mid_batch_leaves_all_or_nothing(db_url: str) -> None:
     assert proc.returncode == -signal.SIGKILL
     with open_store(db_url) as store:
         count = sum(1 for _ in store.read())
+        print(f"events after the kill: {count}")
         assert count in (1, 1 + size)
         assert verify(store).ok
         store.append([event(2)])
