@@ -9,6 +9,7 @@ shows all three post events. The summary then counts what each source recorded a
 from __future__ import annotations
 
 import asyncio
+import signal
 import statistics
 import time
 from collections import Counter
@@ -122,7 +123,7 @@ async def run_demo(
     """Serve `page` at `speed`, run the daemon against it, and return what it recorded.
 
     With `until_done`, returns once every post is in the log for every source (or after a
-    generous time limit, with `done=False`); otherwise runs until cancelled (Ctrl-C).
+    generous time limit, with `done=False`); otherwise runs until Ctrl-C (SIGINT).
     """
     script = parse_script(demo_script(page), first=Timeline(page).first)  # type: ignore[arg-type]
     sim = Simulator(page, speed=speed, script=script)
@@ -140,7 +141,10 @@ async def run_demo(
         )
         limit = real_span + 60 + interval * 10
         last_report = -1
-        while True:
+        interrupted = asyncio.Event()  # Ctrl-C ends the demo with its summary, not a traceback
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, interrupted.set)
+        while not interrupted.is_set():
             await asyncio.sleep(min(0.25, interval))
             status = sim.status()
             if status["published"] != last_report:
@@ -159,6 +163,7 @@ async def run_demo(
             if until_done and time.monotonic() - started > limit:
                 break
     finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
         if app is not None:
             await app.stop()
         server.stop()

@@ -63,3 +63,34 @@ def test_demo_rejects_a_page_that_is_not_a_live_blog(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"parley: error: {bad}")
+
+
+@pytest.mark.slow
+def test_demo_without_until_done_stops_on_ctrl_c_with_a_summary(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """SIGINT ends a running demo with exit 0 and the summary, not a traceback."""
+    import signal
+    import time
+
+    out = tmp_path / "demo.out"
+    with out.open("w") as sink:
+        proc = subprocess.Popen(
+            [PARLEY, "--db", sqlite_url, "demo", "--speed", "4000"], stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + 60  # a hang guard
+        while "posts published" not in out.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, out.read_text()
+            time.sleep(0.2)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = out.read_text()
+    assert code == 0, text
+    assert "What the log recorded" in text
+    assert "Traceback" not in text
