@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.claims.model import Claim
 from monitor.views.aggregate import Agg, Bucket, add_base, add_recent, empty_base, render_base
+from monitor.views.exchange_index import ExchangeIndex
 from monitor.views.mentions import EXCHANGE_TOPICS, Mention, numeric_total, sorted_strings
 
 VIEW = "agreed_exchanges"
@@ -83,12 +84,6 @@ def new_key(topic: str, parties: tuple[str, ...], m: Mention) -> str:
     return f"{topic}|{'+'.join(parties)}|{iso(m['t'])}|{m['source']}|{m['post_id']}"
 
 
-def matches(agg: Agg, parties: tuple[str, ...]) -> bool:
-    """True when one party set contains the other."""
-    mine, theirs = set(agg["parties"]), set(parties)
-    return mine <= theirs or theirs <= mine
-
-
 def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
@@ -122,7 +117,7 @@ def render(key: str, bucket: Bucket) -> dict[str, Any] | None:
 
 def find_row(
     table: dict[str, Any],
-    index: dict[tuple[str, str], set[str]],
+    index: ExchangeIndex,
     *,
     kind: str,
     topic: str,
@@ -134,33 +129,24 @@ def find_row(
 ) -> str | None:
     """The row an agreement or fulfilment mention joins (see the module docstring), or None.
 
-    `index` maps (topic, party) to row keys; entries that can never be joined again (rows gone,
-    or last seen more than `fulfil_window` before the newest post: newest only grows) are dropped
-    as they are met. Ties go to the most recently seen row, then the greatest key.
+    Rows last seen more than `fulfil_window` before the newest post can never be joined again
+    (newest only grows): they leave the index as they are met. Ties go to the most recently seen
+    row, then the greatest key.
     """
-    keys: set[str] = set()
-    for party in parties:
-        keys |= index.get((topic, party), set())
     best: tuple[int, str] | None = None
-    for key in keys:
-        bucket = table.get(key)
-        if bucket is None:
-            for party in parties:
-                index.get((topic, party), set()).discard(key)
-            continue
-        agg = bucket["agg"]
+    for key in index.candidates(topic, parties):
+        agg = table[key]["agg"]
         if agg["n"] == 0:
             continue
         last_t = agg["last"][0]
         if newest - last_t > fulfil_window:
-            for party in agg["parties"]:
-                index.get((topic, party), set()).discard(key)
+            index.remove(topic, tuple(agg["parties"]), key)
             continue
         if kind == "agreement" and abs(t - last_t) > agree_window:
             continue
         if kind != "agreement" and t < agg["first"][0] - agree_window:
             continue
-        if status(agg) == "carried_out" or not matches(agg, parties):
+        if status(agg) == "carried_out":
             continue
         if best is None or (last_t, key) > best:
             best = (last_t, key)

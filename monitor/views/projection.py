@@ -263,6 +263,7 @@ class NegotiationProjection:
             bucket = table[key] = new_bucket(_EMPTY[group])
             state.index(group, key)
         first = bucket["agg"]["first"]
+        parties = tuple(bucket["agg"].get("parties", ()))
         existing = bucket["live"].get(live_key)
         if existing is not None:  # the same post again in the same row: still one mention
             merge_into(existing, mention)
@@ -271,7 +272,7 @@ class NegotiationProjection:
             bucket_add(bucket, live_key, mention, _ADD[group])
             record["refs"].append([group, key, live_key])
         if group == exchanges.VIEW:
-            state.index_exchange(key)
+            state.index_exchange(key, parties)
         if group != responses.GROUP:
             touched.rows.add((group, key))
         elif bucket["agg"]["first"] != first:  # what rows show of a response: who, and since when
@@ -281,10 +282,13 @@ class NegotiationProjection:
         for group, key, live_key in record["refs"]:
             table = state.table(group)
             bucket = table[key]
+            parties = tuple(bucket["agg"].get("parties", ()))
             bucket_remove(bucket, live_key, _ADD[group])
             if bucket_is_empty(bucket):
                 del table[key]
                 state.unindex(group, key)
+            if group == exchanges.VIEW:
+                state.index_exchange(key, parties)
             if group == responses.GROUP:
                 touched.topics.add(responses.topic_of(key))
             else:

@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any
 
 from monitor.views import demands, exchanges, proposals, responses
+from monitor.views.exchange_index import ExchangeIndex
 
 VIEWS = (demands.VIEW, exchanges.VIEW, proposals.VIEW)
 """The views the projection builds, in the order `parley views` shows them."""
@@ -41,7 +42,7 @@ class ViewState:
         self.queue = queue
         self.by_topic: dict[str, set[tuple[str, str]]] = {}
         self.responders: dict[str, set[str]] = {}
-        self.exchange_index: dict[tuple[str, str], set[str]] = {}
+        self.exchange_index = ExchangeIndex()
         self.emitted: dict[tuple[str, str], dict[str, Any]] = {}
         self.topic_sig: dict[str, responses.Signature] = {}
 
@@ -74,28 +75,25 @@ class ViewState:
         if group == responses.GROUP:
             self.responders.setdefault(responses.topic_of(key), set()).add(key)
         elif group == exchanges.VIEW:
-            self.index_exchange(key)
+            self.index_exchange(key, ())
         else:
             self.by_topic.setdefault(key.split("|")[1], set()).add((group, key))
 
-    def index_exchange(self, key: str) -> None:
-        """Index an exchange row under its topic and each of its parties (they can grow)."""
-        topic, founders = key.split("|", maxsplit=2)[:2]
+    def index_exchange(self, key: str, before: tuple[str, ...]) -> None:
+        """Move an exchange row in the index from its parties `before` to its parties now."""
         bucket = self.data["views"][exchanges.VIEW].get(key)
-        parties = set(founders.split("+"))
-        if bucket is not None:
-            parties.update(bucket["agg"]["parties"])
-        for party in parties:
-            self.exchange_index.setdefault((topic, party), set()).add(key)
+        now = tuple(bucket["agg"]["parties"]) if bucket is not None else ()
+        if now != before:
+            topic = key.split("|", maxsplit=1)[0]
+            self.exchange_index.remove(topic, before, key)
+            self.exchange_index.add(topic, now, key)
 
     def unindex(self, group: str, key: str) -> None:
         """Take a deleted bucket out of the topic indexes."""
         if group == responses.GROUP:
             self.responders.get(responses.topic_of(key), set()).discard(key)
         elif group == exchanges.VIEW:
-            topic, founders = key.split("|", maxsplit=2)[:2]
-            for party in founders.split("+"):  # other parties' entries go when next looked at
-                self.exchange_index.get((topic, party), set()).discard(key)
+            pass  # the caller moves it out of the exchange index (it knows the parties it had)
         else:
             self.by_topic.get(key.split("|")[1], set()).discard((group, key))
 
