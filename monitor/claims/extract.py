@@ -42,6 +42,9 @@ from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.posts import Post
 
 _OUTCOMES = ("agreement", "fulfilment")
+INFERRED = (
+    "/actor-inferred"  # rule suffix: nobody was named, the post's two main actors were assumed
+)
 _FIRM_FUTURE = re.compile(
     r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to)\W+(?:\w+\W+){0,2}$",
     re.IGNORECASE,
@@ -242,9 +245,10 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
             return []
         kind, rule_name = "rejection", f"{rule.rule}-refused"
     if holder is None or not holder.code:
-        if kind not in _OUTCOMES or not ctx.pair:
+        if kind not in _OUTCOMES or len(ctx.pair) != 2:
             return []
         actor, group = ctx.pair[0], True
+        rule_name += INFERRED
     else:
         actor, group = holder.code, holder.form == "group"
     floor = holder.end if holder is not None and holder.end <= cue.start else None
@@ -296,7 +300,11 @@ def _as_kind(kind: str) -> ClaimKind:
 
 def merge(claims: list[Claim]) -> list[Claim]:
     """One claim per (kind, actor, topic) in a post: a title that repeats the body, or the same
-    position said twice, is one claim; later mentions add attributes and parties the first lacked."""
+    position said twice, is one claim; later mentions add attributes and parties the first lacked.
+    A claim whose actor was only inferred ("Bodies of soldiers returned") gives way to one of the
+    same kind and topic whose actor is named."""
+    named = {(c.kind, c.topic) for c in claims if not c.rule.endswith(INFERRED)}
+    claims = [c for c in claims if not c.rule.endswith(INFERRED) or (c.kind, c.topic) not in named]
     merged: dict[tuple[str, str, str], Claim] = {}
     for claim in claims:
         key = (claim.kind, claim.actor, claim.topic)

@@ -156,7 +156,7 @@ def resolve(
             index += 1
         code = m.code
         if m.form == "group":
-            code = pair[0] if pair else ""
+            code = pair[0] if len(pair) == 2 else ""  # "both sides" needs two known sides
         elif m.form == "who":
             gap = text[previous.end : m.start] if previous else "x"
             code = previous.code if previous and gap.strip(" ,") == "" else ""

@@ -32,6 +32,8 @@ _LIST_GAP = re.compile(
     re.IGNORECASE,
 )
 _OUTCOMES = ("agreement", "fulfilment")
+_INFINITIVE_GAP = re.compile(r"\s+(?:\w+\s+)?to\s+$|\s*$", re.IGNORECASE)
+_RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
 _ADJECTIVES = frozenset(
@@ -177,7 +179,7 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
     if words[-1] in dets or " ".join(words[-2:]) in dets:
         return True
     # "a key demand", but not "the U.S. rejected": the word between is no name
-    return len(words) > 1 and words[-2] in dets and not raw[-1][:1].isupper()
+    return len(words) > 1 and words[-2] in dets and raw[-1].isalpha() and not raw[-1][:1].isupper()
 
 
 def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
@@ -208,7 +210,7 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
 def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     """Who does the verb: the nearest actor before the cue in its sentence that is not an object."""
     for m in reversed(ctx.mentions_in(sentence.start, cue.start)):
-        if not m.code:
+        if not m.code or _in_relative_clause(ctx, m, cue, sentence):
             continue
         if (
             not m.obj
@@ -219,6 +221,14 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
                 continue
             return m
     return None
+
+
+def _in_relative_clause(ctx: Context, m: Mention, cue: Cue, sentence: Sentence) -> bool:
+    """A name inside ", which chairs ASEAN this year," is not the subject of the verb after it."""
+    comma = ctx.text.rfind(", ", sentence.start, m.start)
+    if comma < 0 or "," not in ctx.text[m.end : cue.start]:
+        return False
+    return _RELATIVE_OPEN.match(ctx.text, comma + 2) is not None
 
 
 def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  # noqa: PLR0912  (headline, before and after the verb)
@@ -269,6 +279,8 @@ def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
                 continue
             if cue.rule.kind not in _OUTCOMES and other.rule.kind in _OUTCOMES:
                 continue  # "pressed him to accept the deal": the outcome is what is asked for
+            if _INFINITIVE_GAP.match(ctx.text[cue.end : other.start]):
+                continue  # "offered to send observers": the verb after "to" is the offer's content
             return other.start
     return clause[1]
 

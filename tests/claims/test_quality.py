@@ -22,6 +22,7 @@ OWN_DOCUMENTS = [
     "iran-us-oman-nuclear",
     "lebanon-ceasefire",
     "sudan-jeddah-talks",
+    "thailand-cambodia-border",
 ]
 
 
