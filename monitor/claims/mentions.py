@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from monitor.claims.pack import RulesPack
 
 _POSSESSIVE_PRONOUNS = frozenset({"its", "their", "his", "her", "our", "my", "whose"})
+_OBJECT_PRONOUNS = frozenset({"him", "them", "us", "me"})
+_EITHER_PRONOUNS = frozenset({"it", "her", "you"})  # subject or object: look at the word before
 _STATE_KINDS = frozenset({"state", "observer", "group", "other"})
 
 
@@ -109,7 +111,7 @@ def raw_mentions(
                     form="who" if key == "who" else "pronoun",
                     person=key in pack.markers.person_pronouns,
                     possessive=key in _POSSESSIVE_PRONOUNS,
-                    obj=key in ("him", "them", "us") or is_object(text, s, pack),
+                    obj=key in _OBJECT_PRONOUNS or (key in _EITHER_PRONOUNS and is_object(text, s, pack)),
                 )
             )
     return found
