@@ -189,3 +189,69 @@ def _alerts_for_row(store: EventStore, view: str, key: str) -> list[TrailRow]:
     pending = store.pending_outbox(10_000)
     prefix = f"{view}:{key}:"
     return [r for r in trail_rows(trail, pending) if r.id.startswith(prefix)]
+
+
+@audit_app.command("alerts")
+def alerts_command(  # noqa: PLR0917  (typer maps each option to one parameter)
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="TIME", help="Only alerts from events recorded since TIME."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="The TOML file with the [alerts] rules and channels (default: parley.toml if present).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+    actors: ActorsOpt = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Alerts the rules say should have fired (recomputed by replay) against the delivery trail.
+
+    Exits 1 when an alert is missing from the trail or the trail holds one no rule calls for.
+    """
+    from datetime import datetime
+
+    from alerts.config import AlertsConfig, load_alerts_config
+    from monitor.audit.alerts_check import check_alerts, trail
+    from monitor.audit.moments import parse_moment
+    from monitor.views.projection import NegotiationProjection
+    from store import open_store
+
+    path = config if config is not None else Path("parley.toml")
+    settings = load_alerts_config(path) if config is not None or path.exists() else AlertsConfig()
+    moment = parse_moment(since, option="--since") if since else None
+    if isinstance(moment, int):
+        raise typer.BadParameter("must be a time (ISO 8601), not a position", param_hint="--since")
+    projection = NegotiationProjection(_extract(actors, rules), name="negotiation")
+    with open_store(ctx.obj.db_url) as store:
+        known = trail(store)
+        channels = settings.channel_names or sorted({r.channel for r in known if r.channel})
+        checks = check_alerts(
+            store, projection, settings.rules, channels, since=moment, known=known
+        )
+    assert moment is None or isinstance(moment, datetime)
+    bad = [c for c in checks if c.mismatch]
+    if as_json:
+        for c in checks:
+            typer.echo(json.dumps(c.to_json(), ensure_ascii=False, sort_keys=True))
+    else:
+        console = _console()
+        counts: dict[str, int] = {}
+        for c in checks:
+            counts[c.status] = counts.get(c.status, 0) + 1
+            where = f"#{c.position}" if c.position is not None else "-"
+            _say(console, f"{c.status:<10} {where:>7}  {c.id}", "bold red" if c.mismatch else "")
+            if c.detail and c.status not in ("delivered",):
+                _say(console, f"{'':<19}{c.detail}")
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no alerts"
+        _say(console, f"channels: {', '.join(channels) or 'none'}; {summary}")
+        _say(console, "ok: the trail matches the rules" if not bad else f"MISMATCH: {len(bad)}")
+    if bad:
+        raise typer.Exit(code=1)

@@ -60,14 +60,16 @@ def simulated_events(n: int, *, seed: int = 3) -> list[Any]:
     return out
 
 
-def run_live(store: Any, events: list[Any], *, chunks: int = 6) -> None:
+def run_live(
+    store: Any, events: list[Any], *, chunks: int = 6, batch_sizes: tuple[int, ...] = (3, 11)
+) -> None:
     """Append `events` in chunks; after each, two freshly started runners catch the views up
-    (batch sizes 3 and 11), raising alerts into the outbox as the daemon does."""
+    (batch sizes 3 and 11 by default), raising alerts into the outbox as the daemon does."""
     wrapped = new_events(events)
     step = max(1, len(wrapped) // chunks)
     for start in range(0, len(wrapped), step):
         store.append(wrapped[start : start + step])
-        for batch_size in (3, 11):
+        for batch_size in batch_sizes:
             proj = projection()
             hook = outbox_hook(store, proj.name, DEFAULT_RULES, channels=("desk",))
             runner = ProjectionRunner(store, proj, batch_size=batch_size, outbox_for=hook)
