@@ -118,9 +118,9 @@ def report_checkpoint(db_url: str, checkpoint: Path, pubkey: Path | None) -> boo
 
 def _register_more() -> None:
     """The other audit commands live in their own modules; importing them registers them."""
-    from monitor.cli import history_cmd, replay_cmd
+    from monitor.cli import export_cmd, history_cmd, replay_cmd
 
-    _ = (history_cmd, replay_cmd)
+    _ = (export_cmd, history_cmd, replay_cmd)
 
 
 _register_more()
