@@ -33,6 +33,7 @@ from monitor.config import Schedule, SourceConfig
 from monitor.events import SourceAdded, SourceChanged, source_stream
 from monitor.fetch import Fetcher, Validators
 from monitor.poller import Poller, PollOutcome
+from store.errors import StoreError
 from store.mapper import to_new_event
 from store.ports import EventStore
 from store.records import NewEvent
@@ -254,7 +255,10 @@ class Daemon:
             h = replace(h, last_error=outcome.error, last_error_at=_iso(outcome.at))
         self._health[name] = h
         validators = self._fetcher.validators.get(source.url)
-        await self._poller.in_store(partial(self._persist, h, source.url, validators))
+        try:
+            await self._poller.in_store(partial(self._persist, h, source.url, validators))
+        except StoreError as exc:  # health is best effort: the next poll writes it again
+            log.warning("health_not_saved", source=name, reason=str(exc))
         self.polls += 1
         return outcome
 
