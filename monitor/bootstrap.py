@@ -7,7 +7,12 @@
 Everything else receives its dependencies as arguments. A *service* is anything with an async
 `start()` and `stop()` that runs beside the monitor; `SERVICES` lists the factories that build
 them from the shared `Wiring`. To add one (the views' projection runner, the alerts' delivery
-worker), write `def my_service(w: Wiring) -> Service | None` and append it to `SERVICES`.
+worker), write `def my_service(w: Wiring) -> Service | None` and append it to `SERVICES`, e.g.
+
+    def views_service(w: Wiring) -> Service | None:
+        return ViewsService(w.database_url, build_projection(load_pack()))
+
+Return None to leave a service out (say, alerts when `w.settings.alerts` is empty).
 """
 
 from __future__ import annotations
@@ -47,9 +52,11 @@ class Service(Protocol):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Wiring:
-    """What every service may use: the settings, the open store, the fetcher, the store thread."""
+    """What every service may use: the settings, the database URL (for a service that opens its
+    own store), the open store, the fetcher, and the thread the store's calls run on."""
 
     settings: Settings
+    database_url: str
     store: EventStore
     fetcher: Fetcher
     executor: ThreadPoolExecutor
@@ -167,7 +174,11 @@ async def start_app(
         executor.shutdown(wait=False)
         raise
     wiring = Wiring(
-        settings=settings, store=store, fetcher=fetcher or make_fetcher(settings), executor=executor
+        settings=settings,
+        database_url=database_url,
+        store=store,
+        fetcher=fetcher or make_fetcher(settings),
+        executor=executor,
     )
     app = App(wiring, [])
     try:
