@@ -302,3 +302,53 @@ def test_broken_config_exits_1_with_file_line_and_key(tmp_path: Path) -> None:
         f"parley: error: {bad}:5: sources[1].interval: must be a duration (seconds, or like '90s', '5m', '1h') >= 0, not 'often'"
     ]
     assert os.path.exists(bad)
+
+
+# --- services ---------------------------------------------------------------------------------
+
+
+class _Recorder:
+    def __init__(self, name: str, trail: list[str], fail: bool = False) -> None:
+        self.name, self._trail, self._fail = name, trail, fail
+
+    async def start(self) -> None:
+        if self._fail:
+            raise RuntimeError(f"{self.name} cannot start")
+        self._trail.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        self._trail.append(f"stop {self.name}")
+
+
+def test_services_start_in_order_and_stop_in_reverse(sqlite_url: str) -> None:
+    """start_app starts each service factory's service in order; stop() stops them in reverse."""
+    trail: list[str] = []
+    factories: list[Any] = [
+        lambda w: _Recorder("a", trail),
+        lambda w: None,  # a factory may leave its service out
+        lambda w: _Recorder("b", trail),
+    ]
+
+    async def main() -> None:
+        app = await start_app(Settings(path="t"), database_url=sqlite_url, services=factories)
+        assert app.wiring.database_url == sqlite_url
+        await app.stop()
+
+    asyncio.run(main())
+    assert trail == ["start a", "start b", "stop b", "stop a"]
+
+
+def test_a_service_failing_to_start_stops_the_ones_already_started(sqlite_url: str) -> None:
+    """If a service cannot start, those started before it are stopped and the error surfaces."""
+    trail: list[str] = []
+    factories: list[Any] = [
+        lambda w: _Recorder("a", trail),
+        lambda w: _Recorder("b", trail, fail=True),
+    ]
+
+    async def main() -> None:
+        await start_app(Settings(path="t"), database_url=sqlite_url, services=factories)
+
+    with pytest.raises(RuntimeError, match="b cannot start"):
+        asyncio.run(main())
+    assert trail == ["start a", "stop a"]
