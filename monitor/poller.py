@@ -27,6 +27,7 @@ import structlog
 
 from monitor.config import SourceConfig
 from monitor.errors import MonitorError
+from monitor.events import PostPublished, PostRevised, PostWithdrawn
 from monitor.fetch import Fetcher, FetchError, Validators
 from monitor.sources.base import ParsedPage, SourceKind
 from monitor.tracker import (
@@ -164,9 +165,9 @@ class Poller:
                 outcome = PollOutcome(
                     source=source.name,
                     at=at,
-                    new_posts=_count(decision, "PostPublished"),
-                    revised=_count(decision, "PostRevised"),
-                    withdrawn=_count(decision, "PostWithdrawn"),
+                    new_posts=decision.count(PostPublished),
+                    revised=decision.count(PostRevised),
+                    withdrawn=decision.count(PostWithdrawn),
                     pages=len(pages),
                     posts_seen=self._seen(source.name),
                 )
@@ -273,7 +274,3 @@ class Poller:
             known.pop(post_id, None)
             for record in records:
                 learn(known, from_recorded(record), version=record.stream_version)
-
-
-def _count(decision: Decision, event_type: str) -> int:
-    return sum(1 for e in decision.events if type(e.event).__name__ == event_type)
