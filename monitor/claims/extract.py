@@ -49,6 +49,7 @@ _FIRM_FUTURE = re.compile(
     r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to)\W+(?:\w+\W+){0,2}$",
     re.IGNORECASE,
 )
+_AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
 _GERUND_AFTER_PREPOSITION = re.compile(
     r"\b(?:for|of|on|about|before|after|without|in|by|from)\s+\w+ing$", re.IGNORECASE
 )
@@ -174,6 +175,9 @@ def _actor(
     if is_noun_use(ctx, cue):
         return None, True
     found = subject_of(ctx, cue, sentence)
+    if _AFTER_COMMA_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start):
+        # "X told reporters that Y was ready ..., and urged Z": the verb after ", and" is the speaker's
+        found = speaker_of(ctx, cue, sentence) or found
     if found is None and kind in _OUTCOMES:
         found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
     return found, False

@@ -111,7 +111,8 @@ def raw_mentions(
                     form="who" if key == "who" else "pronoun",
                     person=key in pack.markers.person_pronouns,
                     possessive=key in _POSSESSIVE_PRONOUNS,
-                    obj=key in _OBJECT_PRONOUNS or (key in _EITHER_PRONOUNS and is_object(text, s, pack)),
+                    obj=key in _OBJECT_PRONOUNS
+                    or (key in _EITHER_PRONOUNS and is_object(text, s, pack)),
                 )
             )
     return found

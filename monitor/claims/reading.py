@@ -26,6 +26,11 @@ _ANAPHOR_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
+_LONG_LIST_GAP = re.compile(
+    r"^(?!.*\b(?:including|such as|among|notably|especially|particularly|like|for|before|after|while|with)\b)"
+    r"[^.;:]{0,60}?,\s*(?:and|or|as well as|plus)\s+(?:an?\s+|the\s+)?$",
+    re.IGNORECASE,
+)
 _LIST_GAP = re.compile(
     r"^(?=.*(?:[,;–—-]|\band\b|\bor\b))(?!.*\b(?:including|such as|among|notably|especially|particularly|like|of|for)\b)"
     r"[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$",
@@ -308,11 +313,21 @@ def topics_of(
         if blocker is not None:
             after = [t for t in after if t.start < blocker.start()]
     first = _first_topic(ctx, after)
+    pointer = _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
+    if pointer is not None and (
+        first is None or (not first.strong and first.start >= pointer.end())
+    ):
+        found = _antecedent(
+            ctx, sentence, allowed, (), claimed, cue.start
+        )  # "poured cold water on the proposal"
+        if found:
+            return found
     if first is not None and first.strong:
         strong = [t for t in after if t.strong and t.start >= first.start]
         chosen = [strong[0]]
         for nxt in strong[1:]:
-            if _LIST_GAP.match(ctx.text[chosen[-1].end : nxt.start]):
+            gap = ctx.text[chosen[-1].end : nxt.start]
+            if _LIST_GAP.match(gap) or _LONG_LIST_GAP.match(gap):
                 chosen.append(nxt)
             else:
                 break
@@ -334,13 +349,14 @@ def topics_of(
     ]  # fmt: skip
     if own:  # the verb names its topic itself: "withdraw", "swap"
         return own[:1]
-    pronoun = _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
+    pronoun = _ANAPHOR_AFTER.match(
+        ctx.text, cue.end, min(clause[1], cue.end + 30)
+    ) or _ANAPHOR_AFTER.match(ctx.text, cue.start, cue.end)
     noun = _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
     if not (pronoun or noun):
         return []
-    return _antecedent(
-        ctx, sentence, allowed, _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else (), claimed
-    )
+    kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
+    return _antecedent(ctx, sentence, allowed, kinds, claimed, cue.start)
 
 
 def _antecedent(
@@ -349,13 +365,14 @@ def _antecedent(
     allowed: frozenset[str] | None,
     kinds: tuple[str, ...],
     claimed: Sequence[TopicHit],
+    upto: int = -1,
 ) -> list[TopicHit]:
     """What "it" or "such a meeting" points back to in the two sentences before: a topic of the
     noun's kind ("meeting": a leaders' meeting or talks), else the topic of the last claim made
-    there, else the first topic named there."""
+    there, else the first topic named there; else a topic earlier in the same sentence."""
     earlier = ctx.sentences_before(sentence, 2)
     if not earlier:
-        return []
+        return _same_sentence(ctx, sentence, allowed, upto)
     since = earlier[0].start
     fits = [
         t for t in ctx.topics_in(since, sentence.start) if allowed is None or t.topic in allowed
@@ -374,7 +391,22 @@ def _antecedent(
         first = _first_topic(ctx, [t for t in fits if previous.start <= t.start < previous.end])
         if first is not None:
             return [first]
-    return []
+    return _same_sentence(ctx, sentence, allowed, upto)
+
+
+def _same_sentence(
+    ctx: Context, sentence: Sentence, allowed: frozenset[str] | None, upto: int
+) -> list[TopicHit]:
+    """ "help bring them home": the children named earlier in the same sentence."""
+    if upto < 0:
+        return []
+    found = [
+        t
+        for t in ctx.topics_in(sentence.start, upto)
+        if t.end <= upto and (allowed is None or t.topic in allowed)
+    ]
+    first = _first_topic(ctx, found)
+    return [first] if first is not None else []
 
 
 def _first_topic(ctx: Context, topics: list[TopicHit]) -> TopicHit | None:

@@ -23,6 +23,7 @@ OWN_DOCUMENTS = [
     "lebanon-ceasefire",
     "sudan-jeddah-talks",
     "thailand-cambodia-border",
+    "us-ukraine-jeddah",
 ]
 
 
