@@ -136,6 +136,24 @@ def test_read_only_sqlite_file_refuses_appends_clearly(tmp_path: Path) -> None:
         assert store.head().position == 1
 
 
+def test_full_disk_refuses_the_batch_clearly_and_keeps_the_log(tmp_path: Path) -> None:
+    """When SQLite runs out of space mid-batch, the error says so and nothing of it is written."""
+    path = tmp_path / "parley.db"
+    with open_store(f"sqlite:///{path}") as store:
+        store.append([event(1)])
+        conn = store._conn()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the "disk" has two pages left
+        big = [event(n, text="x" * 2000) for n in range(2, 200)]
+        with pytest.raises(UnavailableError, match="disk is full"):
+            store.append(big)
+        assert store.head().position == 1
+        assert verify(store).ok
+        conn.execute("PRAGMA max_page_count = 1073741823")
+        store.append([event(2)])
+        assert store.head().position == 2
+
+
 def test_unknown_event_type_on_read_names_type_and_position(db_url: str) -> None:
     """Mapping a stored event whose type nobody registered raises, naming type and position."""
     with open_store(db_url) as store:

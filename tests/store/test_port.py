@@ -128,6 +128,15 @@ def test_read_streams_in_batches_from_a_position_with_filters(store: ProjectionS
     assert list(store.read(event_types=[])) == []
 
 
+def test_read_fetches_page_by_page_as_it_is_consumed(store: ProjectionStore) -> None:
+    """read() is lazy: a page is fetched only when needed, so events appended meanwhile appear."""
+    store.append([event(i) for i in range(1, 4)])
+    reader = store.read(batch_size=2)
+    assert [next(reader).position, next(reader).position] == [1, 2]
+    store.append([event(4), event(5)])
+    assert [e.position for e in reader] == [3, 4, 5]
+
+
 def test_read_stream_returns_one_stream_in_version_order(store: ProjectionStore) -> None:
     """read_stream() gives only that stream's events, versions 1..n."""
     store.append([event(1, stream="a"), event(2, stream="b"), event(3, stream="a")])
