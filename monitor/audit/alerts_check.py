@@ -215,7 +215,10 @@ def check_alerts(
                 "the rules call for it and the trail has no alert on this state",
             )
         else:
-            status, detail = "coalesced", "superseded by a later state of the row (one batch may hold both)"
+            status, detail = (
+                "coalesced",
+                "superseded by a later state of the row (one batch may hold both)",
+            )
         checks.append(
             AlertCheck(
                 id=key,
