@@ -6,6 +6,7 @@ configuration. Every mistake raises `monitor.errors.ConfigError` naming the file
 can be found) and the key, e.g. `parley.toml:14: sources[2].interval: must be a positive duration`.
 
 Durations are numbers of seconds or strings such as "90s", "5m", "1h30m".
+`parse_duration` is re-exported from `monitor._config_reader` (the line-finding validator).
 Environment overrides: PARLEY_DATABASE_URL (database.url), PARLEY_SMTP_PASSWORD
 (alerts.email.password), PARLEY_SLACK_WEBHOOK_URL (alerts.slack.webhook_url).
 """
@@ -19,14 +20,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor._config_reader import Reader, parse_duration
 from monitor.errors import ConfigError
+
+__all__ = [
+    "SOURCE_KINDS",
+    "HttpConfig",
+    "Schedule",
+    "Settings",
+    "SourceConfig",
+    "load_settings",
+    "parse_duration",
+    "parse_settings",
+]
 
 # Kinds a source may name; "rss" and "atom" are read by the same feed parser as "feed".
 SOURCE_KINDS = ("feed", "rss", "atom", "liveblog", "html", "jsonfeed")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-_DURATION = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
-)
 ENV_DATABASE_URL = "PARLEY_DATABASE_URL"
 ENV_SMTP_PASSWORD = "PARLEY_SMTP_PASSWORD"  # noqa: S105  (the variable's name, not a secret)
 ENV_SLACK_WEBHOOK_URL = "PARLEY_SLACK_WEBHOOK_URL"
@@ -122,102 +132,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def parse_duration(value: object) -> float | None:
-    """Seconds from a number or a string like "90s", "5m", "1h30m"; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and value.strip():
-        m = _DURATION.match(value)
-        if m and any(m.groups()):
-            h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-            return h * 3600 + mi * 60 + s
-    return None
-
-
-class _Reader:
-    """Validates values of one parsed file, reporting the file, the line and the dotted key."""
-
-    def __init__(self, path: str, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        line = self._line_of(key)
-        where = f"{self.path}:{line}" if line else self.path
-        return ConfigError(f"{where}: {key}: {message}")
-
-    def _line_of(self, key: str) -> int | None:
-        """Best-effort line of a dotted key such as `sources[2].interval` or `http.max_bytes`."""
-        m = re.match(r"^sources\[(\d+)\](?:\.(.+))?$", key)
-        if m:
-            start = self._nth_header(r"\[\[\s*sources\s*\]\]", int(m.group(1)))
-            leaf = m.group(2)
-        else:
-            section, _, leaf = key.rpartition(".")
-            start = self._nth_header(rf"\[\s*{re.escape(section)}\s*\]", 1) if section else 0
-            leaf = leaf or None
-        if start is None:
-            return None
-        if not leaf:
-            return start or None
-        name = leaf.rsplit(".", 1)[-1]
-        for i in range(start, len(self.lines)):
-            text = self.lines[i].strip()
-            if i > start and text.startswith("[[") and start:
-                break
-            if re.match(rf"^\"?{re.escape(name)}\"?\s*=", text):
-                return i + 1
-        return start or None
-
-    def _nth_header(self, pattern: str, n: int) -> int | None:
-        seen = 0
-        for i, line in enumerate(self.lines):
-            if re.match(rf"^\s*{pattern}", line):
-                seen += 1
-                if seen == n:
-                    return i + 1
-        return None
-
-    def table(self, data: Mapping[str, Any], key: str, known: set[str]) -> dict[str, Any]:
-        return self.check_table(data.get(key, {}), key, known)
-
-    def check_table(self, value: object, key: str, known: set[str] | None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"must be a table, not {type(value).__name__}")
-        if known is not None:
-            for k in value:
-                if k not in known:
-                    hint = ", ".join(sorted(known))
-                    raise self.fail(f"{key}.{k}", f"unknown key (expected one of: {hint})")
-        return value
-
-    def string(self, table: Mapping[str, Any], key: str, where: str, default: str | None) -> str:
-        value = table.get(key, default)
-        if value is None:
-            raise self.fail(f"{where}.{key}" if where else key, "is required")
-        if not isinstance(value, str):
-            raise self.fail(f"{where}.{key}" if where else key, "must be a string")
-        return value
-
-    def number(
-        self, table: Mapping[str, Any], key: str, where: str, default: float, *, duration: bool
-    ) -> float:
-        raw = table.get(key, default)
-        value = parse_duration(raw) if duration else (None if isinstance(raw, bool) else raw)
-        if not isinstance(value, int | float) or value < 0:
-            what = "a duration (seconds, or like '90s', '5m', '1h')" if duration else "a number"
-            raise self.fail(f"{where}.{key}", f"must be {what} >= 0, not {raw!r}")
-        return float(value)
-
-    def integer(self, table: Mapping[str, Any], key: str, where: str, default: int) -> int:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.fail(f"{where}.{key}", f"must be a whole number >= 1, not {value!r}")
-        return value
-
-
 _SCHEDULE_KEYS = {
     "interval",
     "jitter",
@@ -243,7 +157,7 @@ _HTTP_KEYS = {
 _TOP_KEYS = {"database", "http", "defaults", "sources", "alerts", "log", "daemon"}
 
 
-def _schedule(r: _Reader, table: Mapping[str, Any], where: str, base: Schedule) -> Schedule:
+def _schedule(r: Reader, table: Mapping[str, Any], where: str, base: Schedule) -> Schedule:
     values: dict[str, float] = {}
     for key in sorted(_SCHEDULE_KEYS):
         duration = key not in ("quiet_factor", "error_factor")
@@ -258,7 +172,7 @@ def _schedule(r: _Reader, table: Mapping[str, Any], where: str, base: Schedule) 
     return Schedule(**values)
 
 
-def _http(r: _Reader, table: Mapping[str, Any]) -> HttpConfig:
+def _http(r: Reader, table: Mapping[str, Any]) -> HttpConfig:
     d = HttpConfig()
     return HttpConfig(
         user_agent=r.string(table, "user_agent", "http", d.user_agent),
@@ -277,7 +191,7 @@ def _http(r: _Reader, table: Mapping[str, Any]) -> HttpConfig:
     )
 
 
-def _source(r: _Reader, raw: object, index: int, defaults: Schedule) -> SourceConfig:
+def _source(r: Reader, raw: object, index: int, defaults: Schedule) -> SourceConfig:
     where = f"sources[{index}]"
     table = r.check_table(raw, where, _SOURCE_KEYS)
     name = r.string(table, "name", where, None)
@@ -318,7 +232,7 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         where = f"{path}:{m.group(1)}:{m.group(2)}" if m else path
         raise ConfigError(f"{where}: not valid TOML: {reason}") from None
-    r = _Reader(path, text)
+    r = Reader(path, text)
     for key in data:
         if key not in _TOP_KEYS:
             raise r.fail(key, f"unknown section (expected one of: {', '.join(sorted(_TOP_KEYS))})")
@@ -359,7 +273,7 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
     )
 
 
-def _alerts(r: _Reader, raw: object, env: Mapping[str, str]) -> dict[str, Any]:
+def _alerts(r: Reader, raw: object, env: Mapping[str, str]) -> dict[str, Any]:
     """The [alerts] section, checked only for shape (its owner validates it), plus secret overrides."""
     alerts = dict(r.check_table(raw, "alerts", None))
     for section, key, var in (
