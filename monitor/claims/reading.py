@@ -290,7 +290,7 @@ def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
     return clause[1]
 
 
-def topics_of(
+def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anaphor, before, own, antecedent)
     ctx: Context,
     cue: Cue,
     sentence: Sentence,
@@ -356,7 +356,7 @@ def topics_of(
     if not (pronoun or noun):
         return []
     kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
-    return _antecedent(ctx, sentence, allowed, kinds, claimed, cue.start)
+    return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
 
 
 def _antecedent(
@@ -365,6 +365,7 @@ def _antecedent(
     allowed: frozenset[str] | None,
     kinds: tuple[str, ...],
     claimed: Sequence[TopicHit],
+    *,
     upto: int = -1,
 ) -> list[TopicHit]:
     """What "it" or "such a meeting" points back to in the two sentences before: a topic of the
