@@ -163,7 +163,8 @@ def replay_command(  # noqa: PLR0917  (typer maps each option to one parameter)
         return
     differences = compare_views(live=live, rebuilt=views)
     if not differences:
-        typer.echo(f"check: ok, the live views at position {position} equal the replay")
+        built = "" if position else " (no live views yet: `parley views` builds them)"
+        typer.echo(f"check: ok, the live views at position {position} equal the replay{built}")
         return
     from rich.console import Console
     from rich.text import Text
