@@ -317,9 +317,8 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
     if pointer is not None and (
         first is None or (not first.strong and first.start >= pointer.end())
     ):
-        found = _antecedent(
-            ctx, sentence, allowed, (), claimed, cue.start
-        )  # "poured cold water on the proposal"
+        # "poured cold water on the proposal": the proposal named before
+        found = _antecedent(ctx, sentence, allowed, (), claimed, upto=cue.start)
         if found:
             return found
     if first is not None and first.strong:
