@@ -172,7 +172,7 @@ def test_follow_yields_existing_then_new_events_and_stops_when_idle(
     seen: list[int] = []
 
     def follower() -> None:
-        seen.extend(e.position for e in store.follow(2, idle_timeout=3))
+        seen.extend(e.position for e in store.follow(2, idle_timeout=1.5))
 
     thread = threading.Thread(target=follower)
     thread.start()

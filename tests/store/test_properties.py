@@ -31,7 +31,7 @@ _batch = st.lists(
     st.tuples(_names, _names, st.dictionaries(_text, _json, max_size=5)), min_size=1, max_size=8
 )
 _settings = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
