@@ -89,3 +89,37 @@ def test_event_hash_changes_when_any_field_changes(prev: str, fields: tuple, oth
         )
 
     assert (digest(fields) == digest(other)) == (fields == other)
+
+
+_TAMPERS = {
+    "data": "data = '{\"n\":-1}'",
+    "stream_id": "stream_id = stream_id || '!'",
+    "event_type": "event_type = 'Forged'",
+    "idempotency_key": "idempotency_key = idempotency_key || '!'",
+    "stream_version": "stream_version = stream_version + 100",
+    "schema_version": "schema_version = schema_version + 1",
+}
+
+
+@_settings
+@given(position=st.integers(1, 12), field=st.sampled_from(sorted(_TAMPERS)))
+def test_verify_names_the_position_of_any_single_forged_field(
+    db_url: str, position: int, field: str
+) -> None:
+    """Whichever event and whichever hashed field is forged, verify names exactly that position."""
+    from tests.store._helpers import drop_guards, event, raw_sql
+
+    with open_store(db_url) as store:
+        if store.head().position == 0:
+            store.append([event(i, stream="ab"[i % 2]) for i in range(1, 13)])
+            drop_guards(db_url)
+        original = raw_sql(db_url, f"SELECT {field} FROM events WHERE position = {position}")[0][0]
+        raw_sql(db_url, f"UPDATE events SET {_TAMPERS[field]} WHERE position = {position}")
+        try:
+            report = verify(store)
+            assert report.first_bad_position == position
+            assert "hash does not match" in report.problems[0]
+        finally:
+            value = f"'{original}'" if isinstance(original, str) else str(original)
+            raw_sql(db_url, f"UPDATE events SET {field} = {value} WHERE position = {position}")
+        assert verify(store).events_checked == 12
