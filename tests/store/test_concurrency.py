@@ -59,3 +59,42 @@ def test_concurrent_writer_processes_never_make_a_follower_miss_an_event(db_url:
             # each writer's events keep their own order in its stream
             versions = [e.stream_version for e in store.read_stream(f"w{n}")]
             assert versions == list(range(1, BATCHES * SIZE + 1))
+
+
+def test_threads_sharing_store_objects_keep_stream_versions_exact(db_url: str) -> None:
+    """Six threads on two store objects append to three streams: versions stay 1..n, chain intact."""
+    from store import NewEvent
+
+    stores = [open_store(db_url), open_store(db_url)]
+    errors: list[str] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(30):
+                stores[n % 2].append(
+                    [
+                        NewEvent(
+                            stream_id=f"s{i % 3}",
+                            event_type="T",
+                            data={"n": n},
+                            idempotency_key=f"{n}-{i}",
+                        )
+                    ]
+                )
+        except Exception as exc:  # reported below, with the thread's number
+            errors.append(f"thread {n}: {exc!r}")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert errors == []
+        assert stores[0].head().position == 180
+        for k in range(3):
+            assert [e.stream_version for e in stores[1].read_stream(f"s{k}")] == list(range(1, 61))
+        assert verify(stores[0]).ok
+    finally:
+        for store in stores:
+            store.close()
