@@ -50,6 +50,10 @@ _FIRM_FUTURE = re.compile(
     re.IGNORECASE,
 )
 _AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
+_FIRM_FUTURE_ANYWHERE = re.compile(
+    r"\b(?:will|would|shall|going to|set to|due to|agreed to|expected to|pledged to|promised to|committed to)\b",
+    re.IGNORECASE,
+)
 _GERUND_AFTER_PREPOSITION = re.compile(
     r"\b(?:for|of|on|about|before|after|without|in|by|from)\s+\w+ing$", re.IGNORECASE
 )
@@ -123,6 +127,17 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         cue_starts=tuple(c.start for c in cues),
         topic_starts=tuple(t.start for t in topics),
         sentence_starts=tuple(s.start for s in sentences),
+    )
+
+
+def _firm_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """A committed future before the cue: "will monitor", or "pledged to restore ... and to start"."""
+    if _FIRM_FUTURE.search(ctx.text, max(clause[0], cue.start - 40), cue.start):
+        return True
+    before = ctx.text[clause[0] : cue.start]
+    return (
+        bool(re.search(r"\band to\s+$", before))
+        and _FIRM_FUTURE_ANYWHERE.search(before) is not None
     )
 
 
@@ -225,10 +240,12 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     clause = clause_of(sentence, cue.start)
     kind = rule.kind
     rule_name = rule.rule
-    if rule.only_future and not _FIRM_FUTURE.search(
-        ctx.text, max(clause[0], cue.start - 40), cue.start
-    ):
+    if rule.only_future and not _firm_future(ctx, cue, clause):
         return []  # "will monitor" commits; "someone to monitor" or a headline's "to host" does not
+    if rule.complement and not any(
+        o.rule.kind in _OUTCOMES for o in ctx.cues_in(cue.end, clause[1])
+    ):
+        return []
     if rule.future and is_future(ctx, cue, clause):
         kind, rule_name = rule.future, f"{rule.rule}-future"
     if kind in _OUTCOMES and (

@@ -82,6 +82,13 @@ def raw_mentions(
     found: list[Mention] = []
     for s, e, key, tags in literal_hits:
         spelling = text[s:e]
+        if (
+            spelling.isupper()
+            and len(spelling) > 3
+            and (s == 0 or text[s - 1] == "\n")
+            and text[e : e + 1] == ","
+        ):
+            continue  # a dateline ("DOHA, July 19 -") says where the story was filed, not who acts
         exact = pack.exact_case.get(key)
         if "a" in tags and (
             exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())

@@ -28,6 +28,7 @@ _CUE_KEYS = {
     "rule",
     "match",
     "only_future",
+    "complement",
     "agent",
     "topics",
     "future",
@@ -78,6 +79,7 @@ class CueRule:
     topics: frozenset[str] | None = None
     future: str | None = None
     only_future: bool = False
+    complement: bool = False
     noun: bool = False
     keep_negated: bool = False
     negated_as_rejection: bool = False
@@ -206,6 +208,7 @@ def _read_cue(value: Any, label: str, line: int) -> CueRule:
         else None,
         future=_flag(entry, "future", label, KINDS),
         only_future=bool(_flag(entry, "only_future", label, (True, False))),
+        complement=bool(_flag(entry, "complement", label, (True, False))),
         noun=bool(_flag(entry, "noun", label, (True, False))),
         keep_negated=_flag(entry, "negation", label, ("keep", "drop", "rejection")) == "keep",
         negated_as_rejection=entry.get("negation") == "rejection",

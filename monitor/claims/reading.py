@@ -38,6 +38,7 @@ _LIST_GAP = re.compile(
 )
 _OUTCOMES = ("agreement", "fulfilment")
 _INFINITIVE_GAP = re.compile(r"\s+(?:\w+\s+)?to\s+$|\s*$", re.IGNORECASE)
+_SCOPE_BREAK = re.compile(r"\b(?:and|but|or|while|then|as)\b|[,;:]", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
@@ -142,7 +143,15 @@ def is_refused(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention |
 def _before(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> str:
     """The last few words before a cue, after its owner, inside its clause."""
     start = max(clause[0], owner.end if owner else 0, cue.start - 50)
-    return " ".join(ctx.text[start : cue.start].split()[-6:])
+    window = ctx.text[start : cue.start]
+    cut = None
+    for cut in _SCOPE_BREAK.finditer(window):
+        pass
+    if (
+        cut is not None
+    ):  # "does not support the M23 and rejected ...": the "not" stays with "support"
+        window = window[cut.end() :]
+    return " ".join(window.split()[-6:])
 
 
 def is_hypothetical(
@@ -176,6 +185,11 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
     """The cue word is used as a noun: it follows a determiner or a possessive ("a key demand")."""
     if cue.rule.noun:
         return True
+    for other in ctx.cues_in(cue.start - 40, cue.start):
+        if other.end <= cue.start and not ctx.text[other.end : cue.start].strip():
+            return (
+                True  # "rejected calls for sanctions": a cue word right after another is its object
+            )
     raw = ctx.text[max(0, cue.start - 30) : cue.start].split()
     words = [w.lower() for w in raw]
     dets = ctx.pack.markers.determiners
@@ -343,8 +357,9 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
     if before:
         return [before[-1]]
     own = [
-        t for t in ctx.topics_in(cue.start - 80, cue.start + 1)
-        if cue.end <= t.end and (t.strong or cue.rule.only_future) and (allowed is None or t.topic in allowed)
+        t for t in ctx.topics_in(cue.start - 80, cue.end)
+        if (cue.end <= t.end or t.start >= cue.start) and (t.strong or cue.rule.only_future)
+        and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if own:  # the verb names its topic itself: "withdraw", "swap"
         return own[:1]

@@ -24,6 +24,7 @@ OWN_DOCUMENTS = [
     "sudan-jeddah-talks",
     "thailand-cambodia-border",
     "us-ukraine-jeddah",
+    "drc-m23-doha",
 ]
 
 
