@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,9 @@ from monitor.audit.moments import position_at
 from monitor.audit.replay import compare_views, dump_views, fold_views, replay_into
 from monitor.cli import app
 from monitor.errors import InputError
-from monitor.views import read_views
+from monitor.views import follow, read_views
 from store import open_store
+from store.errors import ConcurrencyError
 from tests.audit._log import projection, run_live, simulated_events
 from tests.store._helpers import raw_sql
 from tests.views._seed import new_events, published, seed_posts
@@ -132,3 +136,37 @@ def test_replay_refuses_the_live_database_and_conflicting_options(
     assert result.exit_code != 0
     assert isinstance(result.exception, InputError)
     assert says in str(result.exception)
+
+
+def test_replay_equals_views_kept_by_two_concurrent_daemons(db_url: str) -> None:
+    """Two runners following the log at once (two daemons), appends arriving meanwhile: replay equals them."""
+    stop = threading.Event()
+
+    def daemon() -> None:
+        with open_store(db_url) as own:
+            while not stop.is_set():
+                with contextlib.suppress(ConcurrencyError):  # the other one committed first
+                    follow(own, projection(), stop=stop)
+
+    threads = [threading.Thread(target=daemon) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        with open_store(db_url) as store:
+            wrapped = new_events(simulated_events(200, seed=5))
+            for start in range(0, len(wrapped), 17):
+                store.append(wrapped[start : start + 17])
+            head = store.head().position
+            deadline = time.monotonic() + 120
+            while store.checkpoint("negotiation")[0] < head and time.monotonic() < deadline:
+                time.sleep(0.05)
+            stop.set()
+            for t in threads:
+                t.join(30)
+            assert store.checkpoint("negotiation")[0] == head
+            live = read_views(store)
+            rebuilt = fold_views(store, projection(), to_position=head)
+    finally:
+        stop.set()
+    assert compare_views(live=live, rebuilt=rebuilt) == []
+    assert dump_views(live) == dump_views(rebuilt)
