@@ -287,12 +287,15 @@ class Daemon:
         """The health of every scheduled source, as last recorded."""
         return [self._health[n] for n in sorted(self._health)]
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Stop polling: no new polls, in-flight fetches cancelled, started appends finished."""
+    async def stop(self, timeout: float = 5.0, grace: float = 1.0) -> None:
+        """Stop polling: no new polls; polls in flight get `grace` seconds to end on their own,
+        then their fetches are cancelled; appends already started always finish."""
         scheduler = self._scheduler
         if scheduler is not None and scheduler.running:
             scheduler.pause()  # no new polls
         await asyncio.sleep(0)  # polls just submitted start, and register in _tasks
+        if self._tasks and grace > 0:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         for task in list(self._tasks):
             task.cancel()  # _run swallows the cancellation; a started append still finishes
         try:
