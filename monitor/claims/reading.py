@@ -144,13 +144,9 @@ def _before(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | No
     """The last few words before a cue, after its owner, inside its clause."""
     start = max(clause[0], owner.end if owner else 0, cue.start - 50)
     window = ctx.text[start : cue.start]
-    cut = None
-    for cut in _SCOPE_BREAK.finditer(window):
-        pass
-    if (
-        cut is not None
-    ):  # "does not support the M23 and rejected ...": the "not" stays with "support"
-        window = window[cut.end() :]
+    breaks = list(_SCOPE_BREAK.finditer(window))
+    if breaks:  # "does not support the M23 and rejected ...": the "not" stays with "support"
+        window = window[breaks[-1].end() :]
     return " ".join(window.split()[-6:])
 
 
