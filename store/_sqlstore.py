@@ -74,9 +74,11 @@ class SQLEventStore(LogReader):
         raise NotImplementedError
 
     def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
-        self._executemany(
-            conn, f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
+        sql = self._sql(f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        if len(rows) == 1:
+            conn.execute(sql, rows[0])  # a single append: skip executemany's iterator set-up
+        else:
+            conn.executemany(sql, rows)
 
     def _signal_appended(self, conn: Any) -> None:
         """Called inside the append transaction once rows were inserted."""
