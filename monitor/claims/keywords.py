@@ -127,7 +127,13 @@ class KeywordIndex:
         ]
         automaton = ahocorasick.Automaton()
         for key, (tags, cue_ids, topic_ids) in keys.items():
-            automaton.add_word(key, (len(key), tags, tuple(cue_ids), tuple(topic_ids)))
+            ids = sorted(set(cue_ids)), sorted(set(topic_ids))
+            cue_pats = tuple((i, self._cues[i]) for i in ids[0])
+            topic_pats = tuple((i, self._topics[i]) for i in ids[1])
+            every = [self._cues[i].pattern for i in ids[0]] + [self._topics[i].pattern for i in ids[1]]
+            # one combined test first: most stems seen in a text start none of their patterns
+            gate = re.compile("|".join(every), re.IGNORECASE) if len(every) > 1 else None
+            automaton.add_word(key, (len(key), tags, cue_pats, topic_pats, gate))
         automaton.make_automaton()
         self._automaton = automaton
 
@@ -149,18 +155,24 @@ class KeywordIndex:
         several rules may start at one place, the reader tries them in order) and topic hits."""
         padded = f" {word_form(text)} "
         aliases: list[tuple[int, int, str, str]] = []
-        cue_hits: list[Hit] = []
-        topic_hits: list[Hit] = []
-        cue_tried: set[tuple[int, int]] = set()
-        topic_tried: set[tuple[int, int]] = set()
-        for last, (length, tags, cue_ids, topic_ids) in self._automaton.iter(padded):
+        cue_set: set[Hit] = set()
+        topic_set: set[Hit] = set()
+        for last, (length, tags, cue_pats, topic_pats, gate) in self._automaton.iter(padded):
             start = last - length + 1
             if tags:
                 aliases.append((start, last - 1, padded[start + 1 : last], tags))
-            for i in cue_ids:
-                self._try(self._cues, i, text, start, cue_hits, cue_tried)
-            for i in topic_ids:
-                self._try(self._topics, i, text, start, topic_hits, topic_tried)
+            if gate is not None and gate.match(text, start) is None:
+                continue
+            for i, regex in cue_pats:
+                m = regex.match(text, start)
+                if m is not None and m.end() > start:
+                    cue_set.add((start, m.end(), i))
+            for i, regex in topic_pats:
+                m = regex.match(text, start)
+                if m is not None and m.end() > start:
+                    topic_set.add((start, m.end(), i))
+        cue_hits = list(cue_set)
+        topic_hits = list(topic_set)
         for i, regex in self._cue_always:
             cue_hits.extend(
                 (m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start()
@@ -170,22 +182,6 @@ class KeywordIndex:
                 (m.start(), m.end(), i) for m in regex.finditer(text) if m.end() > m.start()
             )
         return _longest(aliases), sorted(cue_hits), _longest_hits(topic_hits)
-
-    @staticmethod
-    def _try(  # noqa: PLR0917  (a hot inner call: positional on purpose)
-        patterns: list[re.Pattern[str]],
-        i: int,
-        text: str,
-        start: int,
-        hits: list[Hit],
-        tried: set[tuple[int, int]],
-    ) -> None:
-        if (start, i) in tried:
-            return
-        tried.add((start, i))
-        m = patterns[i].match(text, start)
-        if m is not None and m.end() > start:
-            hits.append((start, m.end(), i))
 
 
 def _longest(spans: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:

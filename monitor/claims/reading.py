@@ -10,6 +10,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from monitor.claims.mentions import Mention
 from monitor.claims.pack import CueRule, RulesPack
@@ -73,18 +74,16 @@ _ADJECTIVES = frozenset(
 )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Cue:
-    """A cue found in the text."""
+class Cue(NamedTuple):
+    """A cue found in the text (a NamedTuple: built on the hot path)."""
 
     start: int
     end: int
     rule: CueRule
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TopicHit:
-    """A topic named in the text."""
+class TopicHit(NamedTuple):
+    """A topic named in the text (a NamedTuple: built on the hot path)."""
 
     start: int
     end: int

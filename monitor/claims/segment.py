@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9•–—-])|\s+[•·]\s+")
 _ABBREV = frozenset(
@@ -60,9 +60,11 @@ _ABBREV = frozenset(
 )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Sentence:
-    """A sentence: its span in the post's text, its clause boundaries, and whether it is quoted."""
+class Sentence(NamedTuple):
+    """A sentence: its span in the post's text, its clause boundaries, and whether it is quoted.
+
+    (A NamedTuple: built for every sentence of every post.)
+    """
 
     start: int
     end: int
