@@ -283,9 +283,12 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     counterpart = counterpart_of(ctx, cue, actor, clause)
     parties: tuple[str, ...] = ()
     if kind in _OUTCOMES:
-        names = (
-            {actor, *ctx.pair} if group else {actor, *(coordinated(ctx, holder) if holder else ())}
-        )
+        joint = set(ctx.pair) if group else set(coordinated(ctx, holder) if holder else ())
+        names = {actor, *joint}
+        if (
+            joint
+        ):  # "India and Pakistan agreed", "the two sides agreed": one actor, whichever is named
+            actor = min(names)
         if counterpart:
             names.add(counterpart)
         if len(names) == 1 and actor in ctx.pair:

@@ -130,7 +130,9 @@ class KeywordIndex:
             ids = sorted(set(cue_ids)), sorted(set(topic_ids))
             cue_pats = tuple((i, self._cues[i]) for i in ids[0])
             topic_pats = tuple((i, self._topics[i]) for i in ids[1])
-            every = [self._cues[i].pattern for i in ids[0]] + [self._topics[i].pattern for i in ids[1]]
+            every = [self._cues[i].pattern for i in ids[0]] + [
+                self._topics[i].pattern for i in ids[1]
+            ]
             # one combined test first: most stems seen in a text start none of their patterns
             gate = re.compile("|".join(every), re.IGNORECASE) if len(every) > 1 else None
             automaton.add_word(key, (len(key), tags, cue_pats, topic_pats, gate))

@@ -25,6 +25,7 @@ OWN_DOCUMENTS = [
     "thailand-cambodia-border",
     "us-ukraine-jeddah",
     "drc-m23-doha",
+    "india-pakistan-ceasefire",
 ]
 
 
