@@ -283,17 +283,7 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     counterpart = counterpart_of(ctx, cue, actor, clause)
     parties: tuple[str, ...] = ()
     if kind in _OUTCOMES:
-        joint = set(ctx.pair) if group else set(coordinated(ctx, holder) if holder else ())
-        names = {actor, *joint}
-        if (
-            joint
-        ):  # "India and Pakistan agreed", "the two sides agreed": one actor, whichever is named
-            actor = min(names)
-        if counterpart:
-            names.add(counterpart)
-        if len(names) == 1 and actor in ctx.pair:
-            names.update(ctx.pair)
-        parties = tuple(sorted(names))
+        actor, parties = _parties(ctx, actor, None if group else holder, counterpart)
     stretch = ctx.text[cue.start : clause[1]] + " \n " + ctx.text[clause[0] : cue.start]
     quote = ctx.text[sentence.start : sentence.end]
     claims = []
@@ -316,6 +306,23 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
             )
         )
     return claims
+
+
+def _parties(
+    ctx: Context, actor: str, holder: Mention | None, counterpart: str
+) -> tuple[str, tuple[str, ...]]:
+    """The actor and parties of an agreement or fulfilment. A joint subject ("India and Pakistan
+    agreed"; "the two sides agreed", `holder` None) gives one actor, whichever sorts first, so a
+    post's title and body make the same claim."""
+    joint = set(coordinated(ctx, holder)) if holder is not None else set(ctx.pair)
+    names = {actor, *joint}
+    if joint:
+        actor = min(names)
+    if counterpart:
+        names.add(counterpart)
+    if len(names) == 1 and actor in ctx.pair:
+        names.update(ctx.pair)
+    return actor, tuple(sorted(names))
 
 
 def _as_kind(kind: str) -> ClaimKind:
