@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,10 +56,11 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     )
     with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(label, total=None, rate="-")
+        started = time.monotonic()
 
         def tick(done: int, total: int) -> None:
-            speed = bar.tasks[0].speed
-            rate = f"{speed:,.0f}" if speed else "-"
+            elapsed = time.monotonic() - started
+            rate = f"{done / elapsed:,.0f}" if done and elapsed > 0 else "-"
             bar.update(task, completed=done, total=total, rate=rate)
 
         yield tick
