@@ -26,6 +26,7 @@ OWN_DOCUMENTS = [
     "us-ukraine-jeddah",
     "drc-m23-doha",
     "india-pakistan-ceasefire",
+    "trump-putin-call",
 ]
 
 
