@@ -380,10 +380,16 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
         while position < len(cues) and cues[position].start < sentence.start:
             position += 1
         index = position
+        covered = -1
         while index < len(cues) and cues[index].start < sentence.end:
+            if cues[index].start < covered:  # inside a cue that read: "in exchange for"
+                index += 1
+                continue
             found = read_cue(ctx, cues[index], sentence, post, claimed, read)
             claims.extend(found)
             start = cues[index].start
+            if found:
+                covered = cues[index].end
             index += 1
             if found:  # the first rule that reads at a place wins; the others there are skipped
                 while index < len(cues) and cues[index].start == start:

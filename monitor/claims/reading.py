@@ -29,7 +29,7 @@ _ANAPHOR_BEFORE = re.compile(
 _NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
 _LONG_LIST_GAP = re.compile(
     r"^(?!.*\b(?:including|such as|among|notably|especially|particularly|like|for|before|after|while|with)\b)"
-    r"[^.;:]{0,60}?,\s*(?:and|or|as well as|plus)\s+(?:an?\s+|the\s+)?$",
+    r"[^.;:]{0,60}?(?:,\s*|\s+)(?:and|or|as well as|plus)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
 )
 _LIST_GAP = re.compile(
@@ -40,6 +40,7 @@ _LIST_GAP = re.compile(
 _OUTCOMES = ("agreement", "fulfilment")
 _INFINITIVE_GAP = re.compile(r"\s+(?:\w+\s+)?to\s+$|\s*$", re.IGNORECASE)
 _SCOPE_BREAK = re.compile(r"\b(?:and|but|or|while|then|as)\b|[,;:]", re.IGNORECASE)
+_RELATIVE_CLAUSE = re.compile(r",\s+(?:which|whom)\s+", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
@@ -222,8 +223,16 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
 
 
 def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
-    """Who does the verb: the nearest actor before the cue in its sentence that is not an object."""
-    for m in reversed(ctx.mentions_in(sentence.start, cue.start)):
+    """Who does the verb: the nearest actor before the cue in its sentence that is not an object.
+
+    In a relative clause (", which Arab states have rejected") only names after "which" count."""
+    since = sentence.start
+    relative = None
+    for relative in _RELATIVE_CLAUSE.finditer(ctx.text, sentence.start, cue.start):
+        pass
+    if relative is not None and "," not in ctx.text[relative.end() : cue.start]:
+        since = relative.end()  # still inside the relative clause
+    for m in reversed(ctx.mentions_in(since, cue.start)):
         if not m.code or _in_relative_clause(ctx, m, cue, sentence):
             continue
         if (
@@ -322,6 +331,13 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
         if blocker is not None:
             after = [t for t in after if t.start < blocker.start()]
     first = _first_topic(ctx, after)
+    if first is not None and not first.strong:
+        named = [
+            t for t in ctx.topics_in(cue.start - 80, cue.end)
+            if t.strong and t.start <= cue.start and cue.end <= t.end and (allowed is None or t.topic in allowed)
+        ]  # fmt: skip
+        if named:  # "will not withdraw from X in the first phase": the verb's own topic wins
+            return named[:1]
     pointer = _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
     if pointer is not None and (
         first is None or (not first.strong and first.start >= pointer.end())

@@ -27,6 +27,7 @@ OWN_DOCUMENTS = [
     "drc-m23-doha",
     "india-pakistan-ceasefire",
     "trump-putin-call",
+    "gaza-second-phase",
 ]
 
 
