@@ -227,9 +227,8 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
 
     In a relative clause (", which Arab states have rejected") only names after "which" count."""
     since = sentence.start
-    relative = None
-    for relative in _RELATIVE_CLAUSE.finditer(ctx.text, sentence.start, cue.start):
-        pass
+    clauses = list(_RELATIVE_CLAUSE.finditer(ctx.text, sentence.start, cue.start))
+    relative = clauses[-1] if clauses else None
     if relative is not None and "," not in ctx.text[relative.end() : cue.start]:
         since = relative.end()  # still inside the relative clause
     for m in reversed(ctx.mentions_in(since, cue.start)):
