@@ -198,7 +198,10 @@ class SQLEventStore(LogReader):
         for row in rows:
             versions[row[1]] = row[2]
         self._versions.remember(
-            head_key, (rows[-1][0], rows[-1][9]) if rows else head_key, versions
+            head_key,
+            (rows[-1][0], rows[-1][9]) if rows else head_key,
+            versions,
+            head_time=rows[-1][5] if rows else (self._time_text(head[2]) if head else None),
         )
         if rows:
             self._after_commit()

@@ -20,6 +20,7 @@ class VersionCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._head: tuple[int, str] | None = None
+        self._head_time: str | None = None
         self._versions: dict[str, int] = {}
 
     def known(self, streams: list[str]) -> set[str]:
@@ -33,8 +34,25 @@ class VersionCache:
                 return None
             return {s: self._versions[s] for s in streams}
 
+    def snapshot(
+        self, streams: list[str]
+    ) -> tuple[tuple[int, str], str | None, dict[str, int]] | None:
+        """(head, head's recorded_at, versions of `streams`) as last seen, if all are cached.
+
+        Only a guess: the caller must check under the append lock that the head is unchanged.
+        """
+        with self._lock:
+            if self._head is None or any(s not in self._versions for s in streams):
+                return None
+            return self._head, self._head_time, {s: self._versions[s] for s in streams}
+
     def remember(
-        self, before: tuple[int, str], after: tuple[int, str], versions: dict[str, int]
+        self,
+        before: tuple[int, str],
+        after: tuple[int, str],
+        versions: dict[str, int],
+        *,
+        head_time: str | None,
     ) -> None:
         """After a commit that moved the head from `before` to `after`, record `versions`."""
         with self._lock:
@@ -43,7 +61,7 @@ class VersionCache:
             if self._head != before or len(self._versions) > self._LIMIT:
                 self._versions = {}  # what we held was not known to be current: start afresh
             self._versions.update(versions)
-            self._head = after
+            self._head, self._head_time = after, head_time
 
 
 def chunks(items: list[str]) -> Iterator[list[str]]:

@@ -28,13 +28,35 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from store import schema
+from store._append import plan_append, serialise_batch
 from store._projections import ProjectionStore
-from store.errors import IntegrityError, StoreError, UnavailableError
+from store.errors import ConcurrencyError, IntegrityError, StoreError, UnavailableError
 from store.meta import MetaTable
+from store.records import NewEvent
 
 APPEND_LOCK = 0x7061726C6579  # "parley": the advisory lock that serialises appends
 MIGRATE_LOCK = 0x7061726C6580  # serialises migrations across processes
 CHANNEL = "parley_events"
+# One statement for a whole batch, its columns sent as binary arrays (%b): far less protocol
+# traffic than one INSERT per row, and no text escaping of every element.
+_INSERT_SQL = (
+    "INSERT INTO events (position, stream_id, stream_version, event_type, schema_version, "
+    "recorded_at, idempotency_key, data, prev_hash, hash) "
+    "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::text[], "
+    "%b::integer[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[])"
+)
+
+_INSERT_IF_HEAD = (
+    _INSERT_SQL  # noqa: S608  (constant SQL; values go in as parameters)
+    + " WHERE (SELECT hash FROM events ORDER BY position DESC LIMIT 1) "
+    "IS NOT DISTINCT FROM %s::text ON CONFLICT DO NOTHING"
+)
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 _WAIT_SLICE = 0.5
 
 
@@ -71,17 +93,68 @@ class PostgresEventStore(ProjectionStore, MetaTable):
         with conn.cursor() as cursor:
             cursor.executemany(self._sql(sql), rows)
 
-    def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
-        # One statement for the whole batch, its columns sent as binary arrays (%b): far less
-        # protocol traffic than one INSERT per row, and no text escaping of every element.
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        conn.execute(
-            "INSERT INTO events (position, stream_id, stream_version, event_type, schema_version, "
-            "recorded_at, idempotency_key, data, prev_hash, hash) "
-            "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::text[], "
-            "%b::integer[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[])",
-            columns,
+    def append(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append a batch, all or nothing; return each event's position (see `EventStore.append`).
+
+        When this process wrote the current head itself (one daemon writing: the common case),
+        the batch is planned from what it already knows and sent in one round trip together with
+        a condition, checked under the append lock, that the head is still that one. If anything
+        differs (another writer appended, a key is already in the log), that transaction is
+        rolled back, nothing is written, and the append runs the ordinary way.
+        """
+        if events:
+            positions = self._append_in_one_round_trip(events)
+            if positions is not None:
+                return positions
+        return super().append(events)
+
+    def _append_in_one_round_trip(self, events: Sequence[NewEvent]) -> list[int] | None:
+        streams = list(dict.fromkeys(e.stream_id for e in events))
+        known = self._versions.snapshot(streams)
+        if known is None:
+            return None
+        (head_position, head_hash), head_time, versions = known
+        payloads = serialise_batch(events)
+        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
+        if head_time is not None:
+            recorded_at = max(recorded_at, head_time)
+        try:
+            rows, positions = plan_append(
+                events,
+                payloads,
+                head_position=head_position,
+                head_hash=head_hash,
+                existing_keys={},
+                stream_versions=versions,
+                recorded_at=recorded_at,
+            )
+        except ConcurrencyError:
+            return None  # what we know may be stale: let the ordinary path decide
+        conn = self._conn()
+        stale = False
+        with self._guard("append"), conn.pipeline() as pipeline, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+            # Inserts nothing unless the head is still the one we know; skips known keys.
+            inserted = conn.execute(
+                _INSERT_IF_HEAD, [*_columns(rows), head_hash if head_position else None]
+            )
+            conn.execute(f"NOTIFY {CHANNEL}")  # not delivered if we roll back
+            pipeline.sync()
+            if inserted.rowcount != len(rows):
+                stale = True  # another writer appended, or a key is already in the log
+                raise psycopg.Rollback
+        if stale:
+            return None
+        for row in rows:
+            versions[row[1]] = row[2]
+        self._versions.remember(
+            (head_position, head_hash), (rows[-1][0], rows[-1][9]), versions, head_time=recorded_at
         )
+        self._after_commit()
+        return positions
+
+    def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
+        conn.execute(_INSERT_SQL, _columns(rows))
 
     @contextmanager
     def _transaction(self, conn: Any, *, append_lock: bool) -> Iterator[None]:
