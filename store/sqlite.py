@@ -12,17 +12,33 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from store import schema
+from store._append import plan_append, serialise_batch
 from store._projections import ProjectionStore
+from store._reader import COLUMNS
 from store.canonical import format_time
-from store.errors import IntegrityError, StoreError, UnavailableError
+from store.errors import ConcurrencyError, IntegrityError, StoreError, UnavailableError
 from store.meta import MetaTable
+from store.records import NewEvent
+
+# Constant SQL (column names and "?" placeholders only): ruff's S608 does not apply.
+_INSERT_OR_IGNORE = f"INSERT OR IGNORE INTO events ({COLUMNS}) VALUES ({', '.join('?' * 10)})"  # noqa: S608
+# Inserts the row only if the newest event's hash is the last parameter (NULL: an empty log).
+_INSERT_FIRST_IF_HEAD = (
+    f"INSERT OR IGNORE INTO events ({COLUMNS}) SELECT {', '.join('?' * 10)} "  # noqa: S608
+    "WHERE (SELECT hash FROM events ORDER BY position DESC LIMIT 1) IS ?"
+)
+
+
+class _StaleHeadError(Exception):
+    """What this process knew about the head no longer holds."""
+
 
 _SIGNALS: dict[str, _Signal] = {}
 _SIGNALS_LOCK = threading.Lock()
@@ -127,6 +143,64 @@ class SQLiteEventStore(ProjectionStore, MetaTable):
 
     def _after_commit(self) -> None:
         self._signal.bump()
+
+    # Appending -----------------------------------------------------------------------------------
+    def append(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append a batch, all or nothing; return each event's position (see `EventStore.append`).
+
+        When this process wrote the current head itself, the batch is planned from what it
+        already knows and inserted without looking anything up: the first row only if the head
+        is still the one we know, the others skipping known keys. If any row is not inserted
+        (another writer appended, a key is already in the log) the transaction is rolled back and
+        the append runs the ordinary way.
+        """
+        if events:
+            positions = self._append_on_known_head(events)
+            if positions is not None:
+                return positions
+        return super().append(events)
+
+    def _append_on_known_head(self, events: Sequence[NewEvent]) -> list[int] | None:
+        streams = list(dict.fromkeys(e.stream_id for e in events))
+        known = self._versions.snapshot(streams)
+        if known is None:
+            return None
+        (head_position, head_hash), head_time, versions = known
+        payloads = serialise_batch(events)
+        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
+        if head_time is not None:
+            recorded_at = max(recorded_at, head_time)
+        try:
+            rows, positions = plan_append(
+                events,
+                payloads,
+                head_position=head_position,
+                head_hash=head_hash,
+                existing_keys={},
+                stream_versions=versions,
+                recorded_at=recorded_at,
+            )
+        except ConcurrencyError:
+            return None  # what we know may be stale: let the ordinary path decide
+        conn = self._conn()
+        try:
+            with self._guard("append"), self._transaction(conn, append_lock=True):
+                inserted = conn.execute(
+                    _INSERT_FIRST_IF_HEAD, [*rows[0], head_hash if head_position else None]
+                ).rowcount
+                if inserted == 1 and len(rows) > 1:
+                    inserted += conn.executemany(_INSERT_OR_IGNORE, rows[1:]).rowcount
+                if inserted != len(rows):
+                    raise _StaleHeadError
+        except _StaleHeadError:
+            return None  # rolled back: nothing was written
+        for row in rows:
+            versions[row[1]] = row[2]
+        self._versions.remember(
+            (head_position, head_hash), (rows[-1][0], rows[-1][9]), versions, head_time=recorded_at
+        )
+        self._after_commit()
+        return positions
 
     # Public --------------------------------------------------------------------------------------
     def migrate(self) -> None:
