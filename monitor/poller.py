@@ -14,6 +14,7 @@ so two pollers of one source never append an event twice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import multiprocessing as mp
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +46,7 @@ from store.ports import EventStore
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 MAX_PAGES = 10  # next pages followed in one poll; a pagination loop cannot run away
+_PARSED_CACHE = 8192  # pages whose last parse is kept for reuse (one per URL)
 _CONFLICT_RETRIES = 3
 
 
@@ -134,6 +136,10 @@ class Poller:
         self._max_pages = max_pages
         self._parse_pool = parse_pool  # worker processes for parsing; None parses in-process
         self._appends: set[asyncio.Future[Any]] = set()
+        # URL -> (what was parsed, its ParsedPage): a 200 whose body and parse inputs are the
+        # same as last time (a server without validators, or one that changes its ETag for
+        # nothing) reuses the page instead of parsing it again; parsing is a pure function.
+        self._parsed: dict[str, tuple[tuple[str, str, str | None, str], ParsedPage]] = {}
 
     async def in_store(self, fn: Callable[[], T]) -> T:
         """Run a store call on the store executor; a cancelled caller still lets it finish."""
@@ -196,13 +202,27 @@ class Poller:
     async def _parse(
         self, kind: SourceKind, body: bytes, url: str, ctype: str | None, source: SourceConfig
     ) -> ParsedPage:
-        if self._parse_pool is None:
-            return kind.parse(body, url=url, content_type=ctype, settings=source.settings)
-        loop = asyncio.get_running_loop()
-        settings = dict(source.settings)
-        return await loop.run_in_executor(
-            self._parse_pool, parse_in_worker, kind.kind, body, url, ctype, settings
+        key = (
+            kind.kind,
+            hashlib.blake2b(body, digest_size=16).hexdigest(),
+            ctype,
+            repr(sorted(source.settings.items())),
         )
+        cached = self._parsed.get(url)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if self._parse_pool is None:
+            page = kind.parse(body, url=url, content_type=ctype, settings=source.settings)
+        else:
+            loop = asyncio.get_running_loop()
+            settings = dict(source.settings)
+            page = await loop.run_in_executor(
+                self._parse_pool, parse_in_worker, kind.kind, body, url, ctype, settings
+            )
+        if len(self._parsed) >= _PARSED_CACHE:
+            self._parsed.clear()
+        self._parsed[url] = (key, page)
+        return page
 
     def _seen(self, source: str) -> int:
         return sum(1 for k in self.knowledge.get(source, {}).values() if not k.withdrawn)

@@ -142,7 +142,13 @@ class FeedKind:
         tz = source_timezone(settings)
         data, root = _strict_xml(body, url, content_type)
         parsed = feedparser.parse(
-            data, response_headers={"content-location": url, "content-type": "application/xml"}
+            data,
+            response_headers={"content-location": url, "content-type": "application/xml"},
+            # We turn HTML into plain text ourselves (scripts and styles dropped, see `_text`), and
+            # only entry links are used as URLs, which feedparser resolves either way: its HTML
+            # sanitiser and its rewriting of links inside HTML bodies are work thrown away.
+            sanitize_html=False,
+            resolve_relative_uris=False,
         )
         if not parsed.get("version") and root.tag not in (f"{_ATOM}feed", "rss"):
             raise parse_error(url, f"not an RSS or Atom feed (root element <{root.tag}>)")
