@@ -50,6 +50,11 @@ _FIRM_FUTURE = re.compile(
     re.IGNORECASE,
 )
 _AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
+_NEW_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
+_ING_AUXILIARIES = frozenset(
+    "is are was were be been being am started starts start began begin begins continue continues "
+    "continued keep keeps kept".split()
+)
 _FIRM_FUTURE_ANYWHERE = re.compile(
     r"\b(?:will|would|shall|going to|set to|due to|agreed to|expected to|pledged to|promised to|committed to)\b",
     re.IGNORECASE,
@@ -130,6 +135,18 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     )
 
 
+def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
+    """ "lifting of sanctions", "lifting sanctions would ...", "Children's return": the act named,
+    not done or promised. An -ing form counts only after a form of "be" or "start"/"continue"."""
+    before = ctx.text[max(0, cue.start - 24) : cue.start].split()
+    if before and before[-1].endswith(("'s", "’s")):
+        return True
+    word = ctx.text[cue.start : cue.end].split()[0].lower()
+    if len(word) < 6 or not word.endswith("ing"):  # "bring" is no -ing form
+        return False
+    return (before[-1].lower() if before else "") not in _ING_AUXILIARIES
+
+
 def _firm_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     """A committed future before the cue: "will monitor", or "pledged to restore ... and to start"."""
     if _FIRM_FUTURE.search(ctx.text, max(clause[0], cue.start - 40), cue.start):
@@ -145,6 +162,8 @@ def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[in
     """An outcome verb that only says what an earlier cue (one that made a claim) asks for or
     refuses ("asks for children to be returned", "refused to release", "offered to exchange")."""
     for other in ctx.cues_in(clause[0], cue.start):
+        if _NEW_CONJUNCT.search(ctx.text, other.end, cue.start):
+            continue  # "..., and the US side pledged to help bring them home": a clause of its own
         if other.rule.agent != "speaker" and other.start in read:
             if other.rule.kind in ("demand", "rejection"):
                 return True
@@ -170,6 +189,7 @@ def _actor(
         and not rule.noun
         and (
             is_noun_use(ctx, cue)
+            or _is_gerund_or_possessed(ctx, cue)
             or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
         )
     ):

@@ -28,6 +28,7 @@ OWN_DOCUMENTS = [
     "india-pakistan-ceasefire",
     "trump-putin-call",
     "gaza-second-phase",
+    "black-sea-riyadh",
 ]
 
 
@@ -70,13 +71,27 @@ def test_seed_gold_is_read_with_f1_and_precision_of_at_least_090(
 
 
 @pytest.mark.parametrize("name", OWN_DOCUMENTS)
-def test_own_documents_are_read_with_precision_090_and_f1_080(
+def test_each_own_document_is_read_with_precision_090_and_f1_070(
     shared_dir: Path, pack: RulesPack, name: str
 ) -> None:
-    """Other negotiations and styles than the seed: precision >= 0.90 and F1 >= 0.80."""
+    """Other negotiations and styles than the seed: precision >= 0.90 and F1 >= 0.70 each."""
     result = _score(shared_dir, pack, DATA / f"{name}.json", DATA / f"{name}.gold.yaml")
     assert result["precision"] >= 0.90, result
-    assert result["f1"] >= 0.80, result
+    assert result["f1"] >= 0.70, result
+
+
+def test_own_documents_together_are_read_with_f1_090(shared_dir: Path, pack: RulesPack) -> None:
+    """Micro-averaged over all our own documents: precision >= 0.95 and F1 >= 0.90."""
+    totals = {"tp": 0, "fp": 0, "fn": 0}
+    for name in OWN_DOCUMENTS:
+        result = _score(shared_dir, pack, DATA / f"{name}.json", DATA / f"{name}.gold.yaml")
+        for key in totals:
+            totals[key] += result[key]
+    precision = totals["tp"] / (totals["tp"] + totals["fp"])
+    recall = totals["tp"] / (totals["tp"] + totals["fn"])
+    f1 = 2 * precision * recall / (precision + recall)
+    assert precision >= 0.95, totals
+    assert f1 >= 0.90, totals
 
 
 @pytest.mark.parametrize("name", OWN_DOCUMENTS)
