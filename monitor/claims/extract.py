@@ -52,8 +52,28 @@ _FIRM_FUTURE = re.compile(
 _AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
 _NEW_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
 _ING_AUXILIARIES = frozenset(
-    "is are was were be been being am started starts start began begin begins continue continues "
-    "continued keep keeps kept".split()
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "started",
+        "starts",
+        "start",
+        "began",
+        "begin",
+        "begins",
+        "continue",
+        "continues",
+        "continued",
+        "keep",
+        "keeps",
+        "kept",
+    ]
 )
 _FIRM_FUTURE_ANYWHERE = re.compile(
     r"\b(?:will|would|shall|going to|set to|due to|agreed to|expected to|pledged to|promised to|committed to)\b",
