@@ -51,8 +51,12 @@ _FIRM_FUTURE = re.compile(
 )
 _AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
 _NEW_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
+_COMMITTED = frozenset(
+    {"committed", "agreed", "pledged", "promised", "vowed", "consented", "close"}
+)
 _ING_AUXILIARIES = frozenset(
     [
+        "to",  # "committed to releasing"
         "is",
         "are",
         "was",
@@ -164,7 +168,12 @@ def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
     word = ctx.text[cue.start : cue.end].split()[0].lower()
     if len(word) < 6 or not word.endswith("ing"):  # "bring" is no -ing form
         return False
-    return (before[-1].lower() if before else "") not in _ING_AUXILIARIES
+    if ctx.text[cue.end : cue.end + 4].lower() == " of ":
+        return True  # "the lifting of sanctions"
+    last = before[-1].lower() if before else ""
+    if last == "to":  # "committed to releasing" promises; "links the truce to lifting" does not
+        return len(before) < 2 or before[-2].lower() not in _COMMITTED
+    return last not in _ING_AUXILIARIES
 
 
 def _firm_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:

@@ -29,6 +29,7 @@ OWN_DOCUMENTS = [
     "trump-putin-call",
     "gaza-second-phase",
     "black-sea-riyadh",
+    "us-venezuela-swap",
 ]
 
 
