@@ -25,7 +25,7 @@ from defusedxml import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import fromstring
 
 from monitor.posts import Post
-from monitor.sources import _text
+from monitor.sources import _plain_feed, _text
 from monitor.sources._dates import parse_time, source_timezone
 from monitor.sources._identity import stable_id
 from monitor.sources._page import build_page, parse_error
@@ -141,6 +141,17 @@ class FeedKind:
         """Posts of the feed at `url`. Raises SourceError for unsafe, malformed or non-feed XML."""
         tz = source_timezone(settings)
         data, root = _strict_xml(body, url, content_type)
+        plain = _plain_feed.read(root, url)
+        if plain is not None:  # the common case, read without feedparser (same fields)
+            feed_fields, entries = plain
+            elements = _entry_elements(root)
+            home = [url, str(feed_fields.get("link") or "")]
+            return build_page(
+                [self._post(e, el, home, tz) for e, el in zip(entries, elements, strict=True)]
+            )
+        return self._parse_with_feedparser(data, root, url, tz)
+
+    def _parse_with_feedparser(self, data: bytes, root: Element, url: str, tz: Any) -> ParsedPage:
         parsed = feedparser.parse(
             data,
             response_headers={"content-location": url, "content-type": "application/xml"},
