@@ -6,36 +6,41 @@
 
 Everything else receives its dependencies as arguments. A *service* is anything with an async
 `start()` and `stop()` that runs beside the monitor; `SERVICES` lists the factories that build
-them from the shared `Wiring`. To add one (the views' projection runner, the alerts' delivery
-worker), write `def my_service(w: Wiring) -> Service | None` and append it to `SERVICES`, e.g.
-
-    def views_service(w: Wiring) -> Service | None:
-        return ViewsService(w.database_url, build_projection(load_pack()))
-
-Return None to leave a service out (say, alerts when `w.settings.alerts` is empty).
+them from the shared `Wiring`, in start order: the alerts' delivery worker (when `[alerts]` names
+a channel), the views (following the log in a thread; their runner writes alerts to the outbox
+in the same transaction as each view change), then the monitor. They stop in reverse: polling
+stops and in-flight appends finish, the views catch up with the log, then the worker stops after
+the alert in flight. A factory returns None to leave its service out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import structlog
 
 from monitor.config import Settings
 from monitor.daemon import Daemon
+from monitor.events import post_stream
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.poller import Poller, load_knowledge, parse_pool
 from monitor.sources import KINDS
 from store import open_store
 from store.ports import EventStore
+
+if TYPE_CHECKING:
+    from alerts.config import AlertsConfig
+    from monitor.views import ViewsService
 
 log = structlog.get_logger(__name__)
 
@@ -53,13 +58,15 @@ class Service(Protocol):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Wiring:
     """What every service may use: the settings, the database URL (for a service that opens its
-    own store), the open store, the fetcher, and the thread the store's calls run on."""
+    own store), the open store, the fetcher, the thread the store's calls run on, and the
+    environment (where alert channels find their secrets)."""
 
     settings: Settings
     database_url: str
     store: EventStore
     fetcher: Fetcher
     executor: ThreadPoolExecutor
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 class MonitorService:
@@ -102,8 +109,139 @@ def monitor_service(wiring: Wiring) -> Service | None:
     return MonitorService(wiring)
 
 
-# Factories of the services `parley run` starts, in start order (stopped in reverse).
-SERVICES: list[Callable[[Wiring], Service | None]] = [monitor_service]
+VIEWS_STOP_GRACE = 10.0
+"""Seconds the views get at stop to catch up with the log (they resume from their checkpoint)."""
+ALERTS_STOP_GRACE = 5.0
+"""Seconds the delivery worker gets at stop to finish its pass (the rest waits in the outbox)."""
+
+
+def alerts_config(settings: Settings) -> AlertsConfig:
+    """The validated `[alerts]` section; raises `AlertConfigError` naming the key at fault."""
+    from alerts.config import parse_alerts
+
+    return parse_alerts(settings.alerts)
+
+
+def post_link(store: EventStore) -> Callable[[str, str], str]:
+    """`link(source, post_id)`: the post's URL as its newest PostPublished/PostRevised gives it ("" if none)."""
+
+    def link(source: str, post_id: str) -> str:
+        url = ""
+        for record in store.read_stream(post_stream(source, post_id)):
+            post: Any = record.data.get("post")
+            if isinstance(post, Mapping) and post.get("url"):
+                url = str(post["url"])
+        return url
+
+    return link
+
+
+class ViewsFollower:
+    """The views service, stopped only once it has caught up with the log (within a grace period).
+
+    Wraps `monitor.views.ViewsService`; with alerts configured its runner writes each batch's
+    alerts to the outbox in the same transaction as the view change (`alerts.hook.outbox_hook`).
+    """
+
+    name = "views"
+
+    def __init__(self, wiring: Wiring, inner: ViewsService, *, grace: float = VIEWS_STOP_GRACE):
+        self._w = wiring
+        self.inner = inner
+        self._grace = grace
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def behind(self, position: int | None = None) -> int:
+        """How many log positions the views' checkpoint is behind `position` (default: the head)."""
+        from monitor.views import PROJECTION
+
+        store = self._w.store
+
+        def gap() -> int:
+            target = store.head().position if position is None else position
+            return max(0, target - store.checkpoint(PROJECTION)[0])
+
+        return await asyncio.get_running_loop().run_in_executor(self._w.executor, gap)
+
+    async def stop(self) -> None:
+        """Wait (up to the grace period) until the views hold every event appended so far, then stop."""
+        store = self._w.store
+        loop = asyncio.get_running_loop()
+        target = await loop.run_in_executor(self._w.executor, lambda: store.head().position)
+        deadline = time.monotonic() + self._grace
+        while (gap := await self.behind(target)) > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if gap:
+            log.warning("views_stopped_behind", events=gap, seconds=self._grace)
+        await self.inner.stop()
+
+
+def views_service(w: Wiring) -> Service | None:
+    """The views, following the log; alerts ride along when `[alerts]` names a channel."""
+    from monitor.claims import load_pack
+    from monitor.views import PROJECTION, ViewsService, build_projection
+
+    config = alerts_config(w.settings)
+    outbox_for = None
+    if config.channels:
+        from alerts.hook import outbox_hook
+
+        def outbox_for(store: EventStore) -> Any:
+            return outbox_hook(
+                store,
+                PROJECTION,
+                config.rules,
+                channels=config.channel_names,
+                link=post_link(store),
+            )
+
+    inner = ViewsService(w.database_url, build_projection(load_pack()), outbox_for=outbox_for)
+    return ViewsFollower(w, inner)
+
+
+class AlertsWorker:
+    """The alerts delivery worker (`alerts.service.AlertsService`), given a bounded stop."""
+
+    name = "alerts"
+
+    def __init__(self, inner: Any, *, grace: float = ALERTS_STOP_GRACE) -> None:
+        self.inner = inner
+        self._grace = grace
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def stop(self) -> None:
+        """Stop after the pass in progress; past the grace period the send in flight is cancelled
+        (its message stays pending in the outbox and is sent again on the next start)."""
+        try:
+            await asyncio.wait_for(self.inner.stop(), timeout=self._grace)
+        except TimeoutError:
+            log.warning("alerts_stop_timeout", seconds=self._grace)
+
+
+def alerts_service(w: Wiring) -> Service | None:
+    """The delivery worker, when `[alerts]` names at least one channel (else None)."""
+    config = alerts_config(w.settings)
+    if not config.channels:
+        return None
+    from alerts.service import AlertsService
+
+    return AlertsWorker(
+        AlertsService(store=w.store, config=config, environ=w.environ, executor=w.executor)
+    )
+
+
+# Factories of the services `parley run` starts, in start order (stopped in reverse): the worker
+# first (a bad channel fails before anything polls), the views, then the monitor; at stop the
+# monitor ends its appends, the views catch up and raise the last alerts, and the worker stops.
+SERVICES: list[Callable[[Wiring], Service | None]] = [
+    alerts_service,
+    views_service,
+    monitor_service,
+]
 
 
 def make_fetcher(settings: Settings) -> Fetcher:
@@ -159,8 +297,13 @@ async def start_app(
     database_url: str,
     services: list[Callable[[Wiring], Service | None]] | None = None,
     fetcher: Fetcher | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> App:
-    """Open the store, build the fetcher and start every service. Raises StoreError if the store cannot open."""
+    """Open the store, build the fetcher and start every service (`environ`: where alert
+    channels read secrets; default the process environment).
+
+    Raises StoreError if the store cannot open, AlertConfigError/SecretError for a bad channel.
+    """
     # Their per-run and per-request lines are noise beside `source_polled`; a run skipped because
     # the previous poll of that source is still going is expected (max_instances=1), not a warning.
     for noisy in ("apscheduler", "httpx", "httpcore"):
@@ -179,6 +322,7 @@ async def start_app(
         store=store,
         fetcher=fetcher or make_fetcher(settings),
         executor=executor,
+        environ=os.environ if environ is None else environ,
     )
     app = App(wiring, [])
     try:
@@ -195,7 +339,11 @@ async def start_app(
 
 
 async def run_until_signalled(
-    settings: Settings, *, database_url: str, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    database_url: str,
+    stop: asyncio.Event | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> None:
     """Run every service until SIGTERM or SIGINT (or `stop` is set), then stop them cleanly."""
     stop = stop or asyncio.Event()
@@ -203,7 +351,7 @@ async def run_until_signalled(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        app = await start_app(settings, database_url=database_url)
+        app = await start_app(settings, database_url=database_url, environ=environ)
         log.info(
             "parley_running",
             sources=len(settings.sources),

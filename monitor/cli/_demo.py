@@ -3,7 +3,9 @@
 One live page is served by the simulator on 127.0.0.1 in five formats; the daemon polls each as
 its own source (so the same posts arrive through five parsers and are recorded five times, once
 per source). A short script edits one post and withdraws another part-way through, so the log
-shows all three post events. The summary then counts what each source recorded and how fast.
+shows all three post events. The views follow the log as `parley run` keeps them, and their
+changes raise alerts on two local channels: the console and an mbox file in the demo's folder.
+The summary then counts what each source recorded and how fast, and the alerts per channel.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from monitor.bootstrap import App, MonitorService, start_app
+from monitor.bootstrap import App, MonitorService, ViewsFollower, start_app
 from monitor.config import HttpConfig, Schedule, Settings, SourceConfig
 from monitor.simulator import PAGE_SELECTORS, Simulator, parse_script
 from monitor.simulator.timeline import Timeline
@@ -57,8 +60,27 @@ def demo_script(page: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def demo_settings(urls: dict[str, str], *, interval: float) -> Settings:
-    """One source per simulator format, polled every `interval` seconds."""
+DEMO_CHANNELS = ("console", "mailbox")
+"""The demo's alert channels (each is also its type)."""
+
+
+def demo_alerts(mailbox: Path, *, group_wait: float) -> dict[str, Any]:
+    """The `[alerts]` table of the demo: default rules, to the console and to the mbox `mailbox`."""
+    return {
+        "group_wait": group_wait,
+        "retry_base": 0.5,
+        "retry_cap": 5.0,
+        "channels": {
+            "console": {"type": "console"},
+            "mailbox": {"type": "mailbox", "path": str(mailbox)},
+        },
+    }
+
+
+def demo_settings(
+    urls: dict[str, str], *, interval: float, alerts: dict[str, Any] | None = None
+) -> Settings:
+    """One source per simulator format, polled every `interval` seconds; `alerts` as in TOML."""
     schedule = Schedule(
         interval=interval,
         jitter=interval / 5,
@@ -77,12 +99,16 @@ def demo_settings(urls: dict[str, str], *, interval: float) -> Settings:
         for name, kind, fmt in DEMO_SOURCES
     )
     http = HttpConfig(user_agent="Parley-demo/0.1", contact="mailto:demo@localhost")
-    return Settings(path="<demo>", sources=sources, http=http)
+    return Settings(path="<demo>", sources=sources, http=http, alerts=alerts or {})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DemoResult:
-    """What the demo did: per-source event counts, latencies, and whether it finished."""
+    """What the demo did: per-source event counts, latencies, alerts per channel, whether it finished.
+
+    `alerts[channel]` counts outbox messages by status (raised, delivered, failed, pending) and
+    the alerts actually sent (`sent`: one per `AlertDelivered`, which may cover grouped messages).
+    """
 
     done: bool
     expected_posts: int
@@ -91,6 +117,7 @@ class DemoResult:
     head_position: int
     head_hash: str
     seconds: float
+    alerts: dict[str, Counter[str]]
 
 
 def _complete(app: App, expected: int) -> bool:
@@ -99,6 +126,37 @@ def _complete(app: App, expected: int) -> bool:
         return False
     health = service.daemon.health()
     return bool(health) and all(h.posts_seen == expected and h.failures == 0 for h in health)
+
+
+async def _settled(app: App) -> bool:
+    """True when the views hold every event in the log and no alert waits in the outbox."""
+    views = app.service("views")
+    if not isinstance(views, ViewsFollower) or await views.behind() > 0:
+        return False
+    w = app.wiring
+    pending = await asyncio.get_running_loop().run_in_executor(
+        w.executor, lambda: w.store.pending_outbox(1)
+    )
+    return not pending
+
+
+def alert_counts(store: EventStore) -> dict[str, Counter[str]]:
+    """Per channel: outbox messages raised, delivered, failed and pending, and alerts `sent`."""
+    from alerts.events import AlertDelivered
+    from alerts.trail import trail_rows
+    from store.mapper import from_recorded
+
+    types = ["AlertRaised", "AlertDelivered", "AlertFailed"]
+    trail = [from_recorded(r) for r in store.read(event_types=types)]
+    counts: dict[str, Counter[str]] = {name: Counter() for name in DEMO_CHANNELS}
+    for row in trail_rows(trail, store.pending_outbox(100_000)):
+        c = counts.setdefault(row.channel, Counter())
+        c["raised"] += 1
+        c[row.status] += 1
+    for e in trail:
+        if isinstance(e, AlertDelivered):
+            counts.setdefault(e.channel, Counter())["sent"] += 1
+    return counts
 
 
 def _summarise(store: EventStore, sim: Simulator) -> tuple[dict[str, Counter[str]], list[float]]:
@@ -118,12 +176,21 @@ def _summarise(store: EventStore, sim: Simulator) -> tuple[dict[str, Counter[str
 
 
 async def run_demo(
-    page: dict[str, Any], *, speed: float, until_done: bool, database_url: str, progress: Any
+    page: dict[str, Any],
+    *,
+    speed: float,
+    until_done: bool,
+    database_url: str,
+    progress: Any,
+    mailbox: Path,
+    group_wait: float = 1.0,
 ) -> DemoResult:
-    """Serve `page` at `speed`, run the daemon against it, and return what it recorded.
+    """Serve `page` at `speed`, run the daemon with views and alerts against it, return what it did.
 
-    With `until_done`, returns once every post is in the log for every source (or after a
-    generous time limit, with `done=False`); otherwise runs until Ctrl-C (SIGINT).
+    Alerts go to the console and to the mbox file `mailbox` as they are delivered. With
+    `until_done`, returns once every post is in the log for every source, the views have caught
+    up and the outbox is drained (or after a generous time limit, with `done=False`); otherwise
+    runs until Ctrl-C (SIGINT).
     """
     script = parse_script(demo_script(page), first=Timeline(page).first)  # type: ignore[arg-type]
     sim = Simulator(page, speed=speed, script=script)
@@ -133,13 +200,16 @@ async def run_demo(
     started = time.monotonic()
     server = sim.serve("127.0.0.1", 0)
     app: App | None = None
-    done = False
+    done = settled = False
     expected = 0
     try:
-        app = await start_app(
-            demo_settings(server.urls(), interval=interval), database_url=database_url
+        settings = demo_settings(
+            server.urls(),
+            interval=interval,
+            alerts=demo_alerts(mailbox, group_wait=group_wait),
         )
-        limit = real_span + 60 + interval * 10
+        app = await start_app(settings, database_url=database_url, environ={})
+        limit = real_span + 90 + interval * 10 + group_wait
         last_report = -1
         interrupted = asyncio.Event()  # Ctrl-C ends the demo with its summary, not a traceback
         loop = asyncio.get_running_loop()
@@ -154,12 +224,13 @@ async def run_demo(
                 )
             if status["done"]:
                 expected = len(status["shown"])
-                if _complete(app, expected):
+                if not done and _complete(app, expected):
                     # One more round of polls so a last edit or withdrawal is seen by every source.
                     await asyncio.sleep(interval * 2.5)
                     done = _complete(app, expected)
-                    if done and until_done:
-                        break
+                if done and until_done and await _settled(app):
+                    settled = True
+                    break
             if until_done and time.monotonic() - started > limit:
                 break
     finally:
@@ -172,17 +243,19 @@ async def run_demo(
     store = open_store(database_url)
     try:
         counts, latencies = _summarise(store, sim)
+        alerts = alert_counts(store)
         head = store.head()
     finally:
         store.close()
     return DemoResult(
-        done=done,
+        done=done and (settled or not until_done),
         expected_posts=expected,
         counts=counts,
         latencies=latencies,
         head_position=head.position,
         head_hash=head.hash,
         seconds=time.monotonic() - started,
+        alerts=alerts,
     )
 
 
@@ -197,23 +270,37 @@ def latency_line(latencies: list[float]) -> str:
     )
 
 
-def build_views(database_url: str) -> tuple[dict[str, Any] | None, str]:
-    """Catch the negotiation views up with the demo's log and read them.
+def build_views(
+    database_url: str, alerts: dict[str, Any] | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """Read the views the demo's daemon kept, catching them up first if it stopped behind the log.
 
-    Returns (views, "") or (None, reason) when the views cannot be built; the demo goes on.
+    With `alerts` (the demo's `[alerts]` table) a catch-up still writes its alerts to the outbox
+    (they wait there; a catch-up without it would change views silently). Returns (views, "")
+    or (None, reason) when the views cannot be built; the demo goes on.
     """
-    try:
-        from monitor.claims import load_pack
-        from monitor.views import build_projection, catch_up, read_views
-    except ImportError as exc:  # the views are optional to the monitor
-        return None, f"views not available ({exc})"
+    from alerts.config import parse_alerts
+    from alerts.hook import outbox_hook
+    from monitor.bootstrap import post_link
+    from monitor.claims import load_pack
     from monitor.errors import MonitorError
+    from monitor.views import PROJECTION, build_projection, catch_up, read_views
     from store import open_store
     from store.errors import StoreError
 
     try:
         with open_store(database_url) as store:
-            catch_up(store, build_projection(load_pack()))
+            hook = None
+            if alerts:
+                config = parse_alerts(alerts)
+                hook = outbox_hook(
+                    store,
+                    PROJECTION,
+                    config.rules,
+                    channels=config.channel_names,
+                    link=post_link(store),
+                )
+            catch_up(store, build_projection(load_pack()), outbox_for=hook)
             return read_views(store), ""
     except (MonitorError, StoreError) as exc:
         return None, f"views could not be built: {exc}"

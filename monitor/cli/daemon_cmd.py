@@ -41,7 +41,7 @@ def run_cmd(
         fmt = ctx.find_root().params.get("log_format", "auto")
         configure_logging(fmt, settings.log_level)
     url = _explicit_db(ctx) or settings.database_url or default_database_url()
-    asyncio.run(run_until_signalled(settings, database_url=url))
+    asyncio.run(run_until_signalled(settings, database_url=url, environ=os.environ))
 
 
 def _age(iso: str | None, now: datetime) -> str:
@@ -143,6 +143,26 @@ def sources_cmd(
     Console().print(table if rows else "no sources yet: run `parley run --config FILE` first")
 
 
+def _alerts_table(counts: dict[str, Counter[str]], channels: tuple[str, ...]) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        "channel",
+        "raised",
+        "delivered",
+        "sent",
+        "failed",
+        "pending",
+        title="Alerts (raised and delivered: outbox messages; sent: alerts, grouped per row)",
+    )
+    for name in sorted(set(channels) | set(counts)):
+        c = counts.get(name) or Counter()
+        table.add_row(
+            name, *(str(c.get(k, 0)) for k in ("raised", "delivered", "sent", "failed", "pending"))
+        )
+    return table
+
+
 @app.command("demo")
 def demo_cmd(
     ctx: typer.Context,
@@ -152,21 +172,42 @@ def demo_cmd(
     ] = None,
     speed: Annotated[float, typer.Option("--speed", help="Page seconds per real second.")] = 600.0,
     until_done: Annotated[
-        bool, typer.Option("--until-done", help="Exit 0 once every post of the page is in the log.")
+        bool,
+        typer.Option(
+            "--until-done",
+            help="Exit 0 once every post of the page is in the log, the views have caught up "
+            "and every alert is delivered.",
+        ),
     ] = False,
+    group_wait: Annotated[
+        float,
+        typer.Option("--group-wait", help="Seconds to group changes to one row into one alert."),
+    ] = 1.0,
 ) -> None:
-    """Run the simulator and the daemon together with every source kind, then print a summary."""
+    """Run the simulator and the daemon with views and alerts, then print a summary.
+
+    Alerts are printed as they are delivered and appended to an mbox file in the demo's folder.
+    """
     import tempfile
 
     from rich.console import Console
     from rich.table import Table
 
-    from monitor.cli._demo import DEMO_SOURCES, build_views, latency_line, run_demo
+    from monitor.cli._demo import (
+        DEMO_CHANNELS,
+        DEMO_SOURCES,
+        build_views,
+        demo_alerts,
+        latency_line,
+        run_demo,
+    )
     from monitor.errors import InputError
     from monitor.simulator import bundled_page_path, load_page
 
     if speed <= 0:
         raise InputError(f"--speed must be positive, not {speed}")
+    if group_wait < 0:
+        raise InputError(f"--group-wait must not be negative, not {group_wait}")
     console = Console()
     root = ctx.find_root().params
     if str(root.get("log_level", "INFO")).upper() == "INFO":
@@ -175,25 +216,29 @@ def demo_cmd(
 
         configure_logging(root.get("log_format", "auto"), "WARNING")
     document = load_page(page or bundled_page_path())
-    url = _explicit_db(ctx)
-    if url is None:
-        folder = Path(tempfile.mkdtemp(prefix="parley-demo-"))
-        url = f"sqlite:///{folder / 'demo.db'}"
-    console.print(f"demo database: {url}", markup=False, highlight=False)
-    console.print(
-        f"serving {len(document['posts'])} posts at {speed:g}x; sources: "
-        + ", ".join(f"{n} ({k})" for n, k, _ in DEMO_SOURCES),
-        markup=False,
-        highlight=False,
-    )
+    folder = Path(tempfile.mkdtemp(prefix="parley-demo-"))
+    url = _explicit_db(ctx) or f"sqlite:///{folder / 'demo.db'}"
+    mbox = folder / "alerts.mbox"
 
-    def progress(line: str) -> None:
+    def say(line: str) -> None:
         console.print(line, markup=False, highlight=False)
 
+    say(f"demo database: {url}")
+    say(f"alerts: printed here and appended to {mbox}")
+    say(
+        f"serving {len(document['posts'])} posts at {speed:g}x; sources: "
+        + ", ".join(f"{n} ({k})" for n, k, _ in DEMO_SOURCES)
+    )
     try:
         result = asyncio.run(
             run_demo(
-                document, speed=speed, until_done=until_done, database_url=url, progress=progress
+                document,
+                speed=speed,
+                until_done=until_done,
+                database_url=url,
+                progress=say,
+                mailbox=mbox,
+                group_wait=group_wait,
             )
         )
     except KeyboardInterrupt:
@@ -212,25 +257,27 @@ def demo_cmd(
             str(c.get("PostWithdrawn", 0)),
         )
     console.print(table)
-    console.print(latency_line(result.latencies), markup=False, highlight=False)
-    console.print(
+    say(latency_line(result.latencies))
+    say(
         f"log head: position {result.head_position}, hash {result.head_hash[:16]}... "
-        f"({result.seconds:.1f} s)",
-        markup=False,
-        highlight=False,
+        f"({result.seconds:.1f} s)"
     )
-    views, why = build_views(url)
+    views, why = build_views(url, demo_alerts(mbox, group_wait=group_wait))
     if views is not None:
         from monitor.cli.views_cmd import _print_tables  # the views' own rendering, text escaped
 
         _print_tables(views)
     else:
-        console.print(why, markup=False, highlight=False)
-    console.print(
-        f"inspect it: parley --db {url} sources   |   parley --db {url} views",
-        markup=False,
-        highlight=False,
+        say(why)
+    console.print(_alerts_table(result.alerts, DEMO_CHANNELS))
+    say(f"alerts mailbox: {mbox} (open it with `mutt -f {mbox}`)")
+    say(
+        f"inspect it: parley --db {url} sources   |   parley --db {url} views   |   "
+        f"parley --db {url} alerts list"
     )
     if until_done and not result.done:
-        console.print("the demo did not see every post in time", style="red")
+        console.print(
+            "the demo did not see every post, catch the views up and deliver every alert in time",
+            style="red",
+        )
         raise typer.Exit(1)
