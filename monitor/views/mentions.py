@@ -39,7 +39,7 @@ def to_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=4096)
 def iso(seconds: int) -> str:
     """Whole UNIX seconds as ISO 8601 in UTC, the form every row uses."""
     return datetime.fromtimestamp(seconds, UTC).isoformat()
