@@ -54,6 +54,7 @@ _KEYS: dict[str, Callable[[Claim], Iterable[Any]]] = {
     exchanges.VIEW: exchanges.group_keys,
 }
 DAY = 86_400
+_SWEEP_EVERY = 1_000  # posts between two looks for exchange rows that can no longer change
 
 
 @dataclass(slots=True)
@@ -302,6 +303,29 @@ class NegotiationProjection:
             record = posts.pop(pkey)
             for group, key, live_key in record["refs"]:
                 bucket_settle(state.table(group)[key], live_key, _ADD[group])
+        if state.data["seq"] % _SWEEP_EVERY == 0:
+            self._retire(state)
+
+    def _retire(self, state: ViewState) -> None:
+        """Let exchange rows that can no longer change leave the state (they stay in the view).
+
+        Such a row has no mention a revision could take back (its posts left the window) and
+        was last seen longer than `fulfil_window` before the newest post, so nothing can join
+        it. Dropping it keeps the state flat over a long log. Run every `_SWEEP_EVERY` posts,
+        so it depends on the log alone.
+        """
+        table = state.table(exchanges.VIEW)
+        newest = state.data["newest"]
+        for key in sorted(table):
+            agg = table[key]["agg"]
+            if table[key]["live"] or agg["last"] is None:
+                continue
+            if newest - agg["last"][0] > self._fulfil:
+                state.exchange_index.remove(
+                    key.split("|", maxsplit=1)[0], tuple(agg["parties"]), key
+                )
+                del table[key]
+                state.emitted.pop((exchanges.VIEW, key), None)
 
     # Changes ---------------------------------------------------------------------------------
     def _flush(self, state: ViewState, touched: _Touched) -> list[RowChange]:

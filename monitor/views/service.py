@@ -121,13 +121,16 @@ def views_as_of(
     """
     names = check_views(views)
     state = projection.initial_state()
+    tables: dict[str, dict[str, Any]] = {name: {} for name in names}
     for event in store.read(1, to_position=position, batch_size=BATCH_SIZE):
-        state, _ = projection.apply(state, event)
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    for (view, _key), row in sorted(state.emitted.items()):
-        if view in rows:
-            rows[view].append(row)
-    return {name: {"rows": rows[name]} for name in names}
+        state, changes = projection.apply(state, event)
+        for change in changes:  # rows, as the runner would have stored them
+            if change.view in tables:
+                if change.row is None:
+                    tables[change.view].pop(change.key, None)
+                else:
+                    tables[change.view][change.key] = dict(change.row)
+    return {name: {"rows": [tables[name][k] for k in sorted(tables[name])]} for name in names}
 
 
 def position_at(store: EventStore, moment: datetime) -> int:

@@ -370,3 +370,27 @@ def test_state_saved_under_other_windows_is_refused():
     )
     with pytest.raises(ViewError, match="rebuild"):
         projection(revision_window=20).load_state(saved)
+
+
+def test_exchange_that_can_no_longer_change_leaves_the_state_but_stays_in_the_view():
+    """An old exchange whose posts left the window is dropped from the state, with no row change."""
+    from monitor.views.projection import _SWEEP_EVERY
+
+    proj = projection(revision_window=5, fulfil_window_days=1)
+    events = [published(post("p0", "agreement RUS prisoner_exchange parties=UKR"))]
+    events += [
+        published(post(f"q{i}", "demand UKR ceasefire", minutes=3 * 24 * 60 + i))
+        for i in range(1, _SWEEP_EVERY)
+    ]
+    state, rows = fold(proj, recorded(events))
+    [key] = rows["agreed_exchanges"]
+    assert key not in state.table("agreed_exchanges")
+    assert ("agreed_exchanges", key) not in state.emitted
+    # a new agreement now starts a new exchange instead of joining the old one
+    later = recorded(
+        [published(post("p9", "agreement RUS prisoner_exchange parties=UKR", minutes=4 * 24 * 60))],
+        start=len(events) + 1,
+    )
+    state, changes = proj.apply(state, later[0])
+    assert [c.key for c in changes if c.view == "agreed_exchanges"] != [key]
+    assert all(c.row is not None for c in changes)
