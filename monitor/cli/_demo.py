@@ -159,7 +159,25 @@ def alert_counts(store: EventStore) -> dict[str, Counter[str]]:
     return counts
 
 
-def _summarise(store: EventStore, sim: Simulator) -> tuple[dict[str, Counter[str]], list[float]]:
+class _Gate:
+    """The simulator's clock for the demo: holds the page at its first post until `open()`, so the
+    page unfolds only once the daemon polls (start-up on a busy machine must not eat the page).
+    After opening it runs `shift` seconds behind the real clock."""
+
+    def __init__(self) -> None:
+        self._t0 = time.time()
+        self.shift: float | None = None
+
+    def open(self) -> None:
+        self.shift = time.time() - self._t0
+
+    def __call__(self) -> float:
+        return self._t0 if self.shift is None else time.time() - self.shift
+
+
+def _summarise(
+    store: EventStore, sim: Simulator, shift: float
+) -> tuple[dict[str, Counter[str]], list[float]]:
     counts: dict[str, Counter[str]] = {name: Counter() for name, _, _ in DEMO_SOURCES}
     released = sim.status()["released_at"]
     by_title = {p.title: p.post_id for p in sim.timeline.posts}
@@ -171,7 +189,7 @@ def _summarise(store: EventStore, sim: Simulator) -> tuple[dict[str, Counter[str
             seed_id = by_title.get(str(r.data["post"].get("title", "")))
             at = released.get(seed_id) if seed_id else None
             if at is not None:
-                latencies.append(max(0.0, r.recorded_at.timestamp() - float(at)))
+                latencies.append(max(0.0, r.recorded_at.timestamp() - float(at) - shift))
     return counts, latencies
 
 
@@ -193,7 +211,8 @@ async def run_demo(
     runs until Ctrl-C (SIGINT).
     """
     script = parse_script(demo_script(page), first=Timeline(page).first)  # type: ignore[arg-type]
-    sim = Simulator(page, speed=speed, script=script)
+    gate = _Gate()
+    sim = Simulator(page, speed=speed, script=script, clock=gate)
     tl = sim.timeline
     real_span = (tl.last - tl.first).total_seconds() / speed  # type: ignore[operator]
     interval = min(5.0, max(0.2, real_span / 60))
@@ -209,6 +228,7 @@ async def run_demo(
             alerts=demo_alerts(mailbox, group_wait=group_wait),
         )
         app = await start_app(settings, database_url=database_url, environ={})
+        gate.open()
         limit = real_span + 90 + interval * 10 + group_wait
         last_report = -1
         interrupted = asyncio.Event()  # Ctrl-C ends the demo with its summary, not a traceback
@@ -238,23 +258,36 @@ async def run_demo(
         if app is not None:
             await app.stop()
         server.stop()
+    return _result(
+        database_url,
+        sim,
+        shift=gate.shift or 0.0,
+        done=done and (settled or not until_done),
+        expected=expected,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _result(
+    database_url: str, sim: Simulator, *, shift: float, done: bool, expected: int, seconds: float
+) -> DemoResult:
     from store import open_store
 
     store = open_store(database_url)
     try:
-        counts, latencies = _summarise(store, sim)
+        counts, latencies = _summarise(store, sim, shift)
         alerts = alert_counts(store)
         head = store.head()
     finally:
         store.close()
     return DemoResult(
-        done=done and (settled or not until_done),
+        done=done,
         expected_posts=expected,
         counts=counts,
         latencies=latencies,
         head_position=head.position,
         head_hash=head.hash,
-        seconds=time.monotonic() - started,
+        seconds=seconds,
         alerts=alerts,
     )
 
