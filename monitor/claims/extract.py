@@ -46,8 +46,13 @@ INFERRED = (
     "/actor-inferred"  # rule suffix: nobody was named, the post's two main actors were assumed
 )
 _FIRM_FUTURE = re.compile(
-    r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to)\W+(?:\w+\W+){0,2}$",
+    r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to|is to|are to)\W+(?:\w+\W+){0,2}$",
     re.IGNORECASE,
+)
+_AFTER_AND = re.compile(r"\s+and\s+(?:also\s+)?$", re.IGNORECASE)
+_PRESENT_S = re.compile(r"[a-z]+[^s\W]s\b", re.IGNORECASE)
+_PRESENT_SPEECH = re.compile(
+    r"\b(?:says|adds|tells|insists|argues|stresses|claims|warns|notes)\b", re.IGNORECASE
 )
 _AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
 _NEW_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
@@ -239,8 +244,13 @@ def _actor(
     if is_noun_use(ctx, cue):
         return None, True
     found = subject_of(ctx, cue, sentence)
-    if _AFTER_COMMA_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start):
-        # "X told reporters that Y was ready ..., and urged Z": the verb after ", and" is the speaker's
+    if _AFTER_COMMA_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start) or (
+        _AFTER_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start)
+        and _PRESENT_S.match(ctx.text, cue.start)
+        and _PRESENT_SPEECH.search(ctx.text, sentence.start, cue.start)
+    ):
+        # "X told reporters that Y was ready ..., and urged Z", "Kurti says Serbia is trying ...
+        # and calls on the EU": the verb after "and" goes with the speaker's
         found = speaker_of(ctx, cue, sentence) or found
     if found is None and kind in _OUTCOMES:
         found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)

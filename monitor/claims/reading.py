@@ -16,7 +16,7 @@ from monitor.claims.mentions import Mention
 from monitor.claims.pack import CueRule, RulesPack
 from monitor.claims.segment import Sentence
 
-_BY_AGENT = re.compile(r"\s+(?:by|from)\s+(?:the\s+)?$", re.IGNORECASE)
+_BY_AGENT = re.compile(r"\s+(?:by|from|of)\s+(?:the\s+)?$", re.IGNORECASE)
 _CONTROL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:for|of)\s+(?:not\s+)?\w*$", re.IGNORECASE)
 _ANAPHOR_AFTER = re.compile(
     r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:deal|agreement|accord|plan|proposal|arrangement))\b",
@@ -194,7 +194,12 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
     if words[-1] in dets or " ".join(words[-2:]) in dets:
         return True
     # "a key demand", but not "the U.S. rejected": the word between is no name
-    return len(words) > 1 and words[-2] in dets and raw[-1].isalpha() and not raw[-1][:1].isupper()
+    return (
+        len(words) > 1
+        and words[-2] in dets
+        and raw[-1].replace("-", "").isalpha()
+        and not raw[-1][:1].isupper()
+    )
 
 
 def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
@@ -214,9 +219,13 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
         gap = ctx.text[m.end : cue.start]
         if len(gap.split()) > 3 or not m.code:
             return None
-        if m.possessive or (
-            m.form == "name" and all(w.lower() in _ADJECTIVES for w in gap.split())
-        ):
+        if m.form == "pronoun" and cue.rule.kind in _OUTCOMES:
+            return None  # "their normalisation agreement" names an agreement already made
+        words = gap.split()
+        if m.possessive and words and words[0] in ("'s", "’s", "'", "’"):
+            words = words[1:]
+        adjectives_only = all(w.lower().strip("\"“”'‘’") in _ADJECTIVES for w in words)
+        if adjectives_only and (m.possessive or m.form == "name"):
             return m
         return None
     return None
@@ -239,10 +248,17 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
             or _CONTROL.match(ctx.text[m.end : cue.start])
             or _LED_BY.search(ctx.text, max(0, m.start - 16), m.start)
         ):
-            if m.possessive and m.form == "name":
+            if m.possessive and m.form == "name" and not _speaks_for(ctx, m, cue):
                 continue
             return m
     return None
+
+
+def _speaks_for(ctx: Context, m: Mention, cue: Cue) -> bool:
+    """ "China's commerce ministry urged": a possessive name followed by a body or office of
+    government is who acts ("Ukraine's demand" is an owner, read elsewhere)."""
+    words = ctx.text[m.end : cue.start].split()[1:5]
+    return any(w.lower().strip(",.'’") in ctx.pack.markers.title_words for w in words)
 
 
 def _in_relative_clause(ctx: Context, m: Mention, cue: Cue, sentence: Sentence) -> bool:

@@ -30,6 +30,7 @@ OWN_DOCUMENTS = [
     "gaza-second-phase",
     "black-sea-riyadh",
     "us-venezuela-swap",
+    "serbia-kosovo-ohrid",
 ]
 
 
