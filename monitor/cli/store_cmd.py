@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -41,6 +42,22 @@ def verify_command(
         metavar="POSITION:HASH",
         help="Also prove that the event at POSITION still has HASH (a digest written down earlier).",
     ),
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="FILE",
+            help="Also prove the log still extends this checkpoint file (from `parley checkpoint`).",
+        ),
+    ] = None,
+    pubkey: Annotated[
+        Path | None,
+        typer.Option(
+            "--pubkey",
+            metavar="FILE",
+            help="With --checkpoint: the Ed25519 public key the checkpoint must be signed by.",
+        ),
+    ] = None,
 ) -> None:
     """Walk the hash chain, check the tamper guards, and print the head position and hash."""
     from store import open_store
@@ -55,9 +72,16 @@ def verify_command(
     typer.echo(f"head hash: {report.head.hash}")
     if expected is not None and report.ok:
         typer.echo(f"expected digest holds: {expected[0]}:{expected[1]}")
+    extends = True
+    if checkpoint is not None:  # the proof against a checkpoint file lives with the audit commands
+        from monitor.cli.audit_cmd import report_checkpoint
+
+        extends = report_checkpoint(ctx.obj.db_url, checkpoint, pubkey)
     if report.ok:
         typer.echo("ok: chain intact, tamper guards in place, checkpoints within the log")
-        return
+        if extends:
+            return
+        raise typer.Exit(code=2)
     for problem in report.problems:
         typer.echo(f"FAILED: {problem}", err=True)
     if report.first_bad_position is not None:

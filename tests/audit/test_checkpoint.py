@@ -143,3 +143,60 @@ def test_cli_checkpoint_then_verify_it_and_catch_a_rewrite(db_url: str, tmp_path
     bad = runner.invoke(app, check)
     assert bad.exit_code == 2
     assert "position 2: missing" in bad.output
+
+
+def _rewrite_history(url: str, position: int, old: str, new: str) -> None:
+    """Edit one event and re-hash it and every later one, then put the guards back: a perfect
+    forgery as far as the database alone can tell."""
+    from store import schema
+    from store.canonical import event_hash
+
+    drop_guards(url)
+    raw_sql(
+        url, f"UPDATE events SET data = replace(data, '{old}', '{new}') WHERE position = {position}"
+    )
+    with open_store(url) as store:
+        rows = list(store.stored_rows())
+    prev = rows[position - 2][9] if position > 1 else "0" * 64
+    for row in rows[position - 1 :]:
+        digest = event_hash(
+            prev,
+            position=row[0],
+            stream_id=row[1],
+            stream_version=row[2],
+            event_type=row[3],
+            schema_version=row[4],
+            recorded_at=row[5],
+            idempotency_key=row[6],
+            payload=row[7],
+        )
+        raw_sql(
+            url,
+            f"UPDATE events SET prev_hash = '{prev}', hash = '{digest}' WHERE position = {row[0]}",
+        )
+        prev = digest
+    statements = schema.SQLITE[0][1] if url.startswith("sqlite") else schema.POSTGRES[0][1]
+    raw_sql(url, *[s for s in statements if "CREATE TRIGGER" in s])
+
+
+def test_parley_verify_checkpoint_catches_a_rehashed_history_that_plain_verify_passes(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A forger who re-hashes the chain and restores the guards fools `verify`, not `verify --checkpoint`."""
+    with open_store(db_url) as store:
+        store.append([event(i, text=f"post {i}") for i in range(1, 7)])
+    key, cp = tmp_path / "key", tmp_path / "cp.json"
+    assert runner.invoke(app, ["audit", "keygen", "--out", str(key)]).exit_code == 0
+    made = runner.invoke(app, ["--db", db_url, "checkpoint", "--sign", str(key), "--out", str(cp)])
+    assert made.exit_code == 0, made.output
+    check = ["--db", db_url, "verify", "--checkpoint", str(cp), "--pubkey", f"{key}.pub"]
+    before = runner.invoke(app, check)
+    assert before.exit_code == 0, before.output
+    assert "ok: the log extends the checkpoint" in before.output
+    _rewrite_history(db_url, 3, "post 3", "post 8")
+    plain = runner.invoke(app, ["--db", db_url, "verify"])
+    assert plain.exit_code == 0, plain.output  # the database alone cannot tell
+    after = runner.invoke(app, check)
+    assert after.exit_code == 2
+    assert "position 6: hash is" in after.output
+    assert "the log was rewritten before or at the checkpoint" in after.output
