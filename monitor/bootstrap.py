@@ -116,10 +116,14 @@ ALERTS_STOP_GRACE = 5.0
 
 
 def alerts_config(settings: Settings) -> AlertsConfig:
-    """The validated `[alerts]` section; raises `AlertConfigError` naming the key at fault."""
+    """The validated `[alerts]` section; raises `AlertConfigError` naming the file and the key."""
     from alerts.config import parse_alerts
+    from alerts.errors import AlertConfigError
 
-    return parse_alerts(settings.alerts)
+    try:
+        return parse_alerts(settings.alerts)
+    except AlertConfigError as exc:
+        raise AlertConfigError(f"{settings.path}: {exc}") from None
 
 
 def post_link(store: EventStore) -> Callable[[str, str], str]:

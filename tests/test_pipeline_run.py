@@ -8,6 +8,7 @@ moments and restarted, the daemon never re-sends a delivered alert and never los
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -46,6 +47,7 @@ class Hook:
 
     port: int = 0
     accepted: Counter[str] = field(default_factory=Counter)
+    post_urls: set[str] = field(default_factory=set)
     held: list[str] = field(default_factory=list)
     bad_signatures: int = 0
     hold: threading.Event = field(default_factory=threading.Event)
@@ -95,6 +97,7 @@ def webhook_receiver() -> Iterator[Hook]:
             if status == 200:
                 with hook.lock:
                     hook.accepted[key] += 1
+                    hook.post_urls.add(json.loads(body)["alert"]["post_url"])
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -257,6 +260,30 @@ def test_parley_run_delivers_each_alert_once_to_a_webhook_and_stops_on_sigterm(
     assert dict(hook.accepted) == dict.fromkeys(raised, 1)
     assert dict(delivered) == dict.fromkeys(raised, 1)
     assert "Traceback" not in run.output()
+    base = server.urls()["liveblog"].split("#")[0]
+    assert all(url.startswith(base + "#post-") for url in hook.post_urls), hook.post_urls
+
+
+def test_parley_run_refuses_a_bad_alerts_section_before_polling(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A mistake in [alerts] is one error line naming the file and the key, exit 1, nothing appended."""
+    config = tmp_path / "parley.toml"
+    config.write_text(
+        f'[database]\nurl = "{sqlite_url}"\n'
+        '[[sources]]\nname = "s"\nkind = "rss"\nurl = "http://127.0.0.1:9/feed"\n'
+        '[alerts.channels.screen]\ntype = "console"\n[[alerts.rules]]\nchanges = ["nwe"]\n'
+    )
+    proc = subprocess.run(
+        [PARLEY, "run", "--config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"parley: error: {config}: alerts.rules[0].changes: unknown change 'nwe' "
+        "(new, changed, status, removed)"
+    ]
+    with open_store(sqlite_url) as store:
+        assert store.head().position == 0
 
 
 def test_parley_run_killed_after_raising_and_mid_delivery_sends_every_alert_exactly_once(
