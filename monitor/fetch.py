@@ -288,6 +288,9 @@ class Fetcher:
                 raise FetchError(url, f"HTTP {status} redirect without a Location header")
             return location
         if status == 304:
+            # Read the (empty) body to its end: a response closed unread takes its keep-alive
+            # connection with it, and every 304 would then cost a new TCP connection.
+            await response.aread()
             return FetchResult(
                 url=url,
                 status=status,
