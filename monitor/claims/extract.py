@@ -170,11 +170,11 @@ def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
     before = ctx.text[max(0, cue.start - 24) : cue.start].split()
     if before and before[-1].endswith(("'s", "’s")):
         return True
+    if ctx.text[cue.end : cue.end + 4].lower() == " of ":
+        return True  # "the lifting of sanctions", "an 'all for all' exchange of the prisoners"
     word = ctx.text[cue.start : cue.end].split()[0].lower()
     if len(word) < 6 or not word.endswith("ing"):  # "bring" is no -ing form
         return False
-    if ctx.text[cue.end : cue.end + 4].lower() == " of ":
-        return True  # "the lifting of sanctions"
     last = before[-1].lower() if before else ""
     if last == "to":  # "committed to releasing" promises; "links the truce to lifting" does not
         return len(before) < 2 or before[-2].lower() not in _COMMITTED

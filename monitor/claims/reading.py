@@ -40,6 +40,7 @@ _LIST_GAP = re.compile(
 _OUTCOMES = ("agreement", "fulfilment")
 _INFINITIVE_GAP = re.compile(r"\s+(?:\w+\s+)?to\s+$|\s*$", re.IGNORECASE)
 _SCOPE_BREAK = re.compile(r"\b(?:and|but|or|while|then|as)\b|[,;:]", re.IGNORECASE)
+_COORDINATED = re.compile(r"^(?!.*\b(?:including|such as|among)\b).*\b(?:and|or)\b", re.IGNORECASE)
 _RELATIVE_CLAUSE = re.compile(r",\s+(?:which|whom)\s+", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
@@ -466,8 +467,9 @@ def _first_topic(ctx: Context, topics: list[TopicHit]) -> TopicHit | None:
     if first.strong:
         return first
     for nxt in topics[1:]:
-        if nxt.strong and len(ctx.text[first.end : nxt.start].split()) <= 3:
-            return nxt
+        gap = ctx.text[first.end : nxt.start]
+        if nxt.strong and (len(gap.split()) <= 3 or _COORDINATED.search(gap)):
+            return nxt  # "the exchange of bodies"; "build on the exchange and agree on a ceasefire"
     return first
 
 

@@ -31,6 +31,7 @@ OWN_DOCUMENTS = [
     "black-sea-riyadh",
     "us-venezuela-swap",
     "serbia-kosovo-ohrid",
+    "yemen-prisoner-swap",
 ]
 
 
