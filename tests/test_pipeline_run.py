@@ -331,3 +331,34 @@ def test_parley_run_killed_after_raising_and_mid_delivery_sends_every_alert_exac
     assert hook.accepted[hook.held[0]] == 1  # ...was sent again after the restart, once
     assert dict(hook.accepted) == dict.fromkeys(raised, 1)  # none lost, none twice
     assert dict(delivered) == dict.fromkeys(raised, 1)
+
+
+def test_sigterm_mid_page_leaves_the_views_caught_up_and_no_alert_lost(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM while posts arrive: exit 0 with the views holding every post; a restart sends the rest."""
+    with webhook_receiver() as hook, simulator() as (sim, server, clock):
+        config = write_config(
+            tmp_path / "parley.toml", db_url=sqlite_url, server=server, hook=hook, group_wait=0
+        )
+        db = Log(sqlite_url)
+        first = Run(config, tmp_path / "run1.log")
+        second: Run | None = None
+        try:
+            wait_until(lambda: "parley_running" in first.output(), "the daemon to start", first)
+            clock.go()
+            wait_until(lambda: db.posts() >= 3, "the first posts", first)
+            assert first.terminate() == 0, first.output()
+            posts = list(db.store.read(event_types=["PostPublished", "PostRevised"]))
+            assert db.store.checkpoint(PROJECTION)[0] >= posts[-1].position
+            second = Run(config, tmp_path / "run2.log")
+            wait_until(lambda: db.settled(sim) and hook.total() > 0, "the alerts", second)
+            assert second.terminate() == 0, second.output()
+            raised = db.outbox_keys()
+        finally:
+            first.close()
+            if second is not None:
+                second.close()
+            db.close()
+    assert len(raised) >= 2
+    assert dict(hook.accepted) == dict.fromkeys(raised, 1)
