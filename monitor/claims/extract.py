@@ -3,7 +3,8 @@
     text --scan--> alias, cue and topic hits (one automaton)      keywords.py
          --split--> sentences and clauses                         segment.py
          --name--> mentions, pronouns and "the two sides" resolved mentions.py
-         --read--> for each cue: does it stand, whose is it, what about  reading.py
+         --read--> for each cue: does it stand, whose is it             reading.py
+         --topic--> what it is about                                  topics.py
          --attrs--> counts, durations, categories, deadlines       attrs.py
          --merge--> one claim per (kind, actor, topic) in the post  (here)
 
@@ -36,9 +37,9 @@ from monitor.claims.reading import (
     previous_subject,
     speaker_of,
     subject_of,
-    topics_of,
 )
 from monitor.claims.segment import Sentence, clause_of, split_sentences
+from monitor.claims.topics import topics_of
 from monitor.posts import Post
 
 _OUTCOMES = ("agreement", "fulfilment")

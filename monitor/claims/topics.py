@@ -1,0 +1,183 @@
+"""Step 4b: what a cue is about. The first topic named after the cue in its clause (a list
+gives a claim per topic), else one before it, else the verb's own topic, else what "it" or "such
+a meeting" points back to. Pure functions of the post's context (`reading.Context`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from monitor.claims.reading import Context, Cue, TopicHit, window_end
+from monitor.claims.segment import Sentence
+
+_ANAPHOR_AFTER = re.compile(
+    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:deal|agreement|accord|plan|proposal|arrangement))\b",
+    re.IGNORECASE,
+)
+_ANAPHOR_BEFORE = re.compile(
+    r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(idea|plan|proposal|offer|demand|meeting|summit|deal|request|condition|step|option)s?\b",
+    re.IGNORECASE,
+)
+_RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
+_NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
+_LONG_LIST_GAP = re.compile(
+    r"^(?!.*\b(?:including|such as|among|notably|especially|particularly|like|for|before|after|while|with)\b)"
+    r"[^.;:]{0,60}?(?:,\s*|\s+)(?:and|or|as well as|plus)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+_LIST_GAP = re.compile(
+    r"^(?=.*(?:[,;–—-]|\band\b|\bor\b))(?!.*\b(?:including|such as|among|notably|especially|particularly|like|of|for)\b)"
+    r"[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$",
+    re.IGNORECASE,
+)
+_COORDINATED = re.compile(r"^(?!.*\b(?:including|such as|among)\b).*\b(?:and|or)\b", re.IGNORECASE)
+
+
+def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anaphor, before, own, antecedent)
+    ctx: Context,
+    cue: Cue,
+    sentence: Sentence,
+    clause: tuple[int, int],
+    *,
+    claimed: Sequence[TopicHit] = (),
+    floor: int | None = None,
+) -> list[TopicHit]:
+    """The topics a cue is about: first named after it (with a list that follows), else before it
+    in the clause (after its holder, when the holder comes first), else, for "it"/"such a
+    meeting", in the sentences before."""
+    allowed = cue.rule.topics
+    end = window_end(ctx, cue, clause)
+    after = [
+        t for t in ctx.topics_in(cue.end, end)
+        if allowed is None or t.topic in allowed
+    ]  # fmt: skip
+    if cue.rule.kind == "fulfilment" and after:
+        blocker = ctx.pack.markers.container.search(ctx.text, cue.end, after[0].start)
+        if blocker is not None:
+            after = [t for t in after if t.start < blocker.start()]
+    first = _first_topic(ctx, after)
+    if first is not None and not first.strong:
+        named = [
+            t for t in ctx.topics_in(cue.start - 80, cue.end)
+            if t.strong and t.start <= cue.start and cue.end <= t.end and (allowed is None or t.topic in allowed)
+        ]  # fmt: skip
+        if named:  # "will not withdraw from X in the first phase": the verb's own topic wins
+            return named[:1]
+    pointer = _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
+    if pointer is not None and (
+        first is None or (not first.strong and first.start >= pointer.end())
+    ):
+        # "poured cold water on the proposal": the proposal named before
+        found = _antecedent(ctx, sentence, allowed, (), claimed, upto=cue.start)
+        if found:
+            return found
+    if first is not None and first.strong:
+        strong = [t for t in after if t.strong and t.start >= first.start]
+        chosen = [strong[0]]
+        for nxt in strong[1:]:
+            gap = ctx.text[chosen[-1].end : nxt.start]
+            if _LIST_GAP.match(gap) or _LONG_LIST_GAP.match(gap):
+                chosen.append(nxt)
+            else:
+                break
+        return chosen
+    if first is not None:
+        return [first]
+    start = clause[0]
+    if floor is not None and floor > clause[0] and not _RELATIVE.search(ctx.text, clause[0], floor):
+        start = floor  # "Ukraine needs X": what comes before the holder is another clause's
+    before = [
+        t for t in ctx.topics_in(start, cue.start)
+        if t.end <= cue.start and (allowed is None or t.topic in allowed)
+    ]  # fmt: skip
+    if before:
+        return [before[-1]]
+    own = [
+        t for t in ctx.topics_in(cue.start - 80, cue.end)
+        if (cue.end <= t.end or t.start >= cue.start) and (t.strong or cue.rule.only_future)
+        and (allowed is None or t.topic in allowed)
+    ]  # fmt: skip
+    if own:  # the verb names its topic itself: "withdraw", "swap"
+        return own[:1]
+    pronoun = _ANAPHOR_AFTER.match(
+        ctx.text, cue.end, min(clause[1], cue.end + 30)
+    ) or _ANAPHOR_AFTER.match(ctx.text, cue.start, cue.end)
+    noun = _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
+    if not (pronoun or noun):
+        return []
+    kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
+    return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
+
+
+def _antecedent(
+    ctx: Context,
+    sentence: Sentence,
+    allowed: frozenset[str] | None,
+    kinds: tuple[str, ...],
+    claimed: Sequence[TopicHit],
+    *,
+    upto: int = -1,
+) -> list[TopicHit]:
+    """What "it" or "such a meeting" points back to in the two sentences before: a topic of the
+    noun's kind ("meeting": a leaders' meeting or talks), else the topic of the last claim made
+    there, else the first topic named there; else a topic earlier in the same sentence."""
+    earlier = ctx.sentences_before(sentence, 2)
+    if not earlier:
+        return _same_sentence(ctx, sentence, allowed, upto)
+    since = earlier[0].start
+    fits = [
+        t for t in ctx.topics_in(since, sentence.start) if allowed is None or t.topic in allowed
+    ]
+    if kinds:
+        of_kind = [t for t in fits if t.topic in kinds]
+        return of_kind[-1:]
+    recent = [
+        t
+        for t in claimed[-8:]
+        if since <= t.start < sentence.start and (allowed is None or t.topic in allowed)
+    ]
+    if recent:
+        return recent[-1:]
+    for previous in reversed(earlier):
+        first = _first_topic(ctx, [t for t in fits if previous.start <= t.start < previous.end])
+        if first is not None:
+            return [first]
+    return _same_sentence(ctx, sentence, allowed, upto)
+
+
+def _same_sentence(
+    ctx: Context, sentence: Sentence, allowed: frozenset[str] | None, upto: int
+) -> list[TopicHit]:
+    """ "help bring them home": the children named earlier in the same sentence."""
+    if upto < 0:
+        return []
+    found = [
+        t
+        for t in ctx.topics_in(sentence.start, upto)
+        if t.end <= upto and (allowed is None or t.topic in allowed)
+    ]
+    first = _first_topic(ctx, found)
+    return [first] if first is not None else []
+
+
+def _first_topic(ctx: Context, topics: list[TopicHit]) -> TopicHit | None:
+    """The first topic named; a weak one gives way to a strong one right after it ("the
+    exchange of bodies" is about bodies) or, failing that, to the first strong one at all."""
+    if not topics:
+        return None
+    first = topics[0]
+    for nxt in topics[
+        1:
+    ]:  # "a US-brokered ceasefire": the last of adjacent topic words is the head
+        if nxt.strong and ctx.text[first.end : nxt.start].strip(" -") == "":
+            first = nxt
+        else:
+            break
+    if first.strong:
+        return first
+    for nxt in topics[1:]:
+        gap = ctx.text[first.end : nxt.start]
+        if nxt.strong and (len(gap.split()) <= 3 or _COORDINATED.search(gap)):
+            return nxt  # "the exchange of bodies"; "build on the exchange and agree on a ceasefire"
+    return first
