@@ -3,7 +3,7 @@
     text --scan--> alias, cue and topic hits (one automaton)      keywords.py
          --split--> sentences and clauses                         segment.py
          --name--> mentions, pronouns and "the two sides" resolved mentions.py
-         --read--> for each cue: does it stand, whose is it             reading.py
+         --read--> for each cue: does it stand (reading.py), whose is it (holders.py)
          --topic--> what it is about                                  topics.py
          --attrs--> counts, durations, categories, deadlines       attrs.py
          --merge--> one claim per (kind, actor, topic) in the post  (here)
@@ -18,6 +18,7 @@ from bisect import bisect_left
 from typing import Any
 
 from monitor.claims import attrs as attributes
+from monitor.claims.holders import firm_future, holder_of, is_complement, parties_of
 from monitor.claims.mentions import Mention, main_pair, raw_mentions, resolve
 from monitor.claims.model import Claim, ClaimKind
 from monitor.claims.pack import RulesPack
@@ -25,18 +26,12 @@ from monitor.claims.reading import (
     Context,
     Cue,
     TopicHit,
-    coordinated,
     counterpart_of,
     is_future,
     is_hypothetical,
     is_irrealis,
     is_negated,
-    is_noun_use,
     is_refused,
-    owner_of,
-    previous_subject,
-    speaker_of,
-    subject_of,
 )
 from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.claims.topics import topics_of
@@ -45,52 +40,6 @@ from monitor.posts import Post
 _OUTCOMES = ("agreement", "fulfilment")
 INFERRED = (
     "/actor-inferred"  # rule suffix: nobody was named, the post's two main actors were assumed
-)
-_FIRM_FUTURE = re.compile(
-    r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to|is to|are to)\W+(?:\w+\W+){0,2}$",
-    re.IGNORECASE,
-)
-_AFTER_AND = re.compile(r"\s+and\s+(?:also\s+)?$", re.IGNORECASE)
-_PRESENT_S = re.compile(r"[a-z]+[^s\W]s\b", re.IGNORECASE)
-_PRESENT_SPEECH = re.compile(
-    r"\b(?:says|adds|tells|insists|argues|stresses|claims|warns|notes)\b", re.IGNORECASE
-)
-_AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
-_NEW_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
-_COMMITTED = frozenset(
-    {"committed", "agreed", "pledged", "promised", "vowed", "consented", "close"}
-)
-_ING_AUXILIARIES = frozenset(
-    [
-        "to",  # "committed to releasing"
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "started",
-        "starts",
-        "start",
-        "began",
-        "begin",
-        "begins",
-        "continue",
-        "continues",
-        "continued",
-        "keep",
-        "keeps",
-        "kept",
-    ]
-)
-_FIRM_FUTURE_ANYWHERE = re.compile(
-    r"\b(?:will|would|shall|going to|set to|due to|agreed to|expected to|pledged to|promised to|committed to)\b",
-    re.IGNORECASE,
-)
-_GERUND_AFTER_PREPOSITION = re.compile(
-    r"\b(?:for|of|on|about|before|after|without|in|by|from)\s+\w+ing$", re.IGNORECASE
 )
 _PLACE = re.compile(r"\b(?:in|at)\s+((?-i:[A-Z][\w'’-]+)(?:\s+(?:or|and)\s+(?-i:[A-Z][\w'’-]+))?)")
 
@@ -165,99 +114,6 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     )
 
 
-def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
-    """ "lifting of sanctions", "lifting sanctions would ...", "Children's return": the act named,
-    not done or promised. An -ing form counts only after a form of "be" or "start"/"continue"."""
-    before = ctx.text[max(0, cue.start - 24) : cue.start].split()
-    if before and before[-1].endswith(("'s", "’s")):
-        return True
-    if ctx.text[cue.end : cue.end + 4].lower() == " of ":
-        return True  # "the lifting of sanctions", "an 'all for all' exchange of the prisoners"
-    word = ctx.text[cue.start : cue.end].split()[0].lower()
-    if len(word) < 6 or not word.endswith("ing"):  # "bring" is no -ing form
-        return False
-    last = before[-1].lower() if before else ""
-    if last == "to":  # "committed to releasing" promises; "links the truce to lifting" does not
-        return len(before) < 2 or before[-2].lower() not in _COMMITTED
-    return last not in _ING_AUXILIARIES
-
-
-def _firm_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
-    """A committed future before the cue: "will monitor", or "pledged to restore ... and to start"."""
-    if _FIRM_FUTURE.search(ctx.text, max(clause[0], cue.start - 40), cue.start):
-        return True
-    before = ctx.text[clause[0] : cue.start]
-    return (
-        bool(re.search(r"\band to\s+$", before))
-        and _FIRM_FUTURE_ANYWHERE.search(before) is not None
-    )
-
-
-def _is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int]) -> bool:
-    """An outcome verb that only says what an earlier cue (one that made a claim) asks for or
-    refuses ("asks for children to be returned", "refused to release", "offered to exchange")."""
-    for other in ctx.cues_in(clause[0], cue.start):
-        if _NEW_CONJUNCT.search(ctx.text, other.end, cue.start):
-            continue  # "..., and the US side pledged to help bring them home": a clause of its own
-        if other.rule.agent != "speaker" and other.start in read:
-            if other.rule.kind in ("demand", "rejection"):
-                return True
-            if other.rule.kind == "proposal" and len(ctx.text[other.end : cue.start].split()) <= 3:
-                return True
-    return False
-
-
-def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
-    for m in ctx.mentions_in(cue.end, clause[1]):
-        if m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
-            return m
-    return None
-
-
-def _actor(
-    ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]
-) -> tuple[Mention | None, bool]:
-    """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
-    rule = cue.rule
-    if (
-        kind in _OUTCOMES
-        and not rule.noun
-        and (
-            is_noun_use(ctx, cue)
-            or _is_gerund_or_possessed(ctx, cue)
-            or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
-        )
-    ):
-        return (
-            None,
-            True,
-        )  # "their return", "the exchange", "for signing": a mention of the act, not a claim
-    owner = owner_of(ctx, cue, clause) if kind not in _OUTCOMES or rule.noun else None
-    if rule.agent == "from":
-        return _from_agent(ctx, cue, clause), False
-    if rule.agent == "speaker":
-        found = speaker_of(ctx, cue, sentence)
-        if found is None and sentence.quoted:
-            found = previous_subject(ctx, sentence)
-        return found, False
-    if owner is not None:
-        return owner, False
-    if is_noun_use(ctx, cue):
-        return None, True
-    found = subject_of(ctx, cue, sentence)
-    if _AFTER_COMMA_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start) or (
-        _AFTER_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start)
-        and _PRESENT_S.match(ctx.text, cue.start)
-        and _PRESENT_SPEECH.search(ctx.text, sentence.start, cue.start)
-    ):
-        # "X told reporters that Y was ready ..., and urged Z", "Kurti says Serbia is trying ...
-        # and calls on the EU": the verb after "and" goes with the speaker's
-        found = speaker_of(ctx, cue, sentence) or found
-    if found is None and kind in _OUTCOMES:
-        found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
-    return found, False
-
-
 def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
     ctx: Context,
     topic: TopicHit,
@@ -300,7 +156,7 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     clause = clause_of(sentence, cue.start)
     kind = rule.kind
     rule_name = rule.rule
-    if rule.only_future and not _firm_future(ctx, cue, clause):
+    if rule.only_future and not firm_future(ctx, cue, clause):
         return []  # "will monitor" commits; "someone to monitor" or a headline's "to host" does not
     if rule.complement and not any(
         o.rule.kind in _OUTCOMES for o in ctx.cues_in(cue.end, clause[1])
@@ -309,12 +165,12 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     if rule.future and is_future(ctx, cue, clause):
         kind, rule_name = rule.future, f"{rule.rule}-future"
     if kind in _OUTCOMES and (
-        is_irrealis(ctx, cue, clause) or _is_complement(ctx, cue, clause, read or set())
+        is_irrealis(ctx, cue, clause) or is_complement(ctx, cue, clause, read or set())
     ):
         return []
     if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause, kind):
         return []
-    holder, unowned = _actor(ctx, cue, kind, sentence, clause)
+    holder, unowned = holder_of(ctx, cue, kind, sentence, clause)
     if unowned:
         return []
     before_owner = holder if holder and holder.end <= cue.start else None
@@ -343,7 +199,7 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     counterpart = counterpart_of(ctx, cue, actor, clause)
     parties: tuple[str, ...] = ()
     if kind in _OUTCOMES:
-        actor, parties = _parties(ctx, actor, None if group else holder, counterpart)
+        actor, parties = parties_of(ctx, actor, None if group else holder, counterpart)
     stretch = ctx.text[cue.start : clause[1]] + " \n " + ctx.text[clause[0] : cue.start]
     quote = ctx.text[sentence.start : sentence.end]
     claims = []
@@ -366,23 +222,6 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
             )
         )
     return claims
-
-
-def _parties(
-    ctx: Context, actor: str, holder: Mention | None, counterpart: str
-) -> tuple[str, tuple[str, ...]]:
-    """The actor and parties of an agreement or fulfilment. A joint subject ("India and Pakistan
-    agreed"; "the two sides agreed", `holder` None) gives one actor, whichever sorts first, so a
-    post's title and body make the same claim."""
-    joint = set(coordinated(ctx, holder)) if holder is not None else set(ctx.pair)
-    names = {actor, *joint}
-    if joint:
-        actor = min(names)
-    if counterpart:
-        names.add(counterpart)
-    if len(names) == 1 and actor in ctx.pair:
-        names.update(ctx.pair)
-    return actor, tuple(sorted(names))
 
 
 def _as_kind(kind: str) -> ClaimKind:

@@ -1,0 +1,180 @@
+"""Step 4a: whose position a cue is, and whether an outcome verb stands on its own: owners and
+subjects through reported speech, the speaker of "must", joint subjects and their parties,
+commitments ("will monitor", "committed to releasing") and complements ("asks for children to be
+returned"). Pure functions of the post's context (`reading.Context`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from monitor.claims.mentions import Mention
+from monitor.claims.reading import (
+    Context,
+    Cue,
+    coordinated,
+    is_noun_use,
+    owner_of,
+    previous_subject,
+    speaker_of,
+    subject_of,
+)
+from monitor.claims.segment import Sentence
+
+_OUTCOMES = ("agreement", "fulfilment")
+_FIRM_FUTURE = re.compile(
+    r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to|is to|are to)\W+(?:\w+\W+){0,2}$",
+    re.IGNORECASE,
+)
+_AFTER_AND = re.compile(r"\s+and\s+(?:also\s+)?$", re.IGNORECASE)
+_PRESENT_S = re.compile(r"[a-z]+[^s\W]s\b", re.IGNORECASE)
+_PRESENT_SPEECH = re.compile(
+    r"\b(?:says|adds|tells|insists|argues|stresses|claims|warns|notes)\b", re.IGNORECASE
+)
+_AFTER_COMMA_AND = re.compile(r",\s+and\s+(?:\w+\s+)?$", re.IGNORECASE)
+_NEW_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
+_COMMITTED = frozenset(
+    {"committed", "agreed", "pledged", "promised", "vowed", "consented", "close"}
+)
+_ING_AUXILIARIES = frozenset(
+    [
+        "to",  # "committed to releasing"
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "started",
+        "starts",
+        "start",
+        "began",
+        "begin",
+        "begins",
+        "continue",
+        "continues",
+        "continued",
+        "keep",
+        "keeps",
+        "kept",
+    ]
+)
+_FIRM_FUTURE_ANYWHERE = re.compile(
+    r"\b(?:will|would|shall|going to|set to|due to|agreed to|expected to|pledged to|promised to|committed to)\b",
+    re.IGNORECASE,
+)
+_GERUND_AFTER_PREPOSITION = re.compile(
+    r"\b(?:for|of|on|about|before|after|without|in|by|from)\s+\w+ing$", re.IGNORECASE
+)
+
+
+def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
+    """ "lifting of sanctions", "lifting sanctions would ...", "Children's return": the act named,
+    not done or promised. An -ing form counts only after a form of "be" or "start"/"continue"."""
+    before = ctx.text[max(0, cue.start - 24) : cue.start].split()
+    if before and before[-1].endswith(("'s", "’s")):
+        return True
+    if ctx.text[cue.end : cue.end + 4].lower() == " of ":
+        return True  # "the lifting of sanctions", "an 'all for all' exchange of the prisoners"
+    word = ctx.text[cue.start : cue.end].split()[0].lower()
+    if len(word) < 6 or not word.endswith("ing"):  # "bring" is no -ing form
+        return False
+    last = before[-1].lower() if before else ""
+    if last == "to":  # "committed to releasing" promises; "links the truce to lifting" does not
+        return len(before) < 2 or before[-2].lower() not in _COMMITTED
+    return last not in _ING_AUXILIARIES
+
+
+def firm_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """A committed future before the cue: "will monitor", or "pledged to restore ... and to start"."""
+    if _FIRM_FUTURE.search(ctx.text, max(clause[0], cue.start - 40), cue.start):
+        return True
+    before = ctx.text[clause[0] : cue.start]
+    return (
+        bool(re.search(r"\band to\s+$", before))
+        and _FIRM_FUTURE_ANYWHERE.search(before) is not None
+    )
+
+
+def is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int]) -> bool:
+    """An outcome verb that only says what an earlier cue (one that made a claim) asks for or
+    refuses ("asks for children to be returned", "refused to release", "offered to exchange")."""
+    for other in ctx.cues_in(clause[0], cue.start):
+        if _NEW_CONJUNCT.search(ctx.text, other.end, cue.start):
+            continue  # "..., and the US side pledged to help bring them home": a clause of its own
+        if other.rule.agent != "speaker" and other.start in read:
+            if other.rule.kind in ("demand", "rejection"):
+                return True
+            if other.rule.kind == "proposal" and len(ctx.text[other.end : cue.start].split()) <= 3:
+                return True
+    return False
+
+
+def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
+    for m in ctx.mentions_in(cue.end, clause[1]):
+        if m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
+            return m
+    return None
+
+
+def holder_of(
+    ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]
+) -> tuple[Mention | None, bool]:
+    """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
+    rule = cue.rule
+    if (
+        kind in _OUTCOMES
+        and not rule.noun
+        and (
+            is_noun_use(ctx, cue)
+            or _is_gerund_or_possessed(ctx, cue)
+            or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
+        )
+    ):
+        return (
+            None,
+            True,
+        )  # "their return", "the exchange", "for signing": a mention of the act, not a claim
+    owner = owner_of(ctx, cue, clause) if kind not in _OUTCOMES or rule.noun else None
+    if rule.agent == "from":
+        return _from_agent(ctx, cue, clause), False
+    if rule.agent == "speaker":
+        found = speaker_of(ctx, cue, sentence)
+        if found is None and sentence.quoted:
+            found = previous_subject(ctx, sentence)
+        return found, False
+    if owner is not None:
+        return owner, False
+    if is_noun_use(ctx, cue):
+        return None, True
+    found = subject_of(ctx, cue, sentence)
+    if _AFTER_COMMA_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start) or (
+        _AFTER_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start)
+        and _PRESENT_S.match(ctx.text, cue.start)
+        and _PRESENT_SPEECH.search(ctx.text, sentence.start, cue.start)
+    ):
+        # "X told reporters that Y was ready ..., and urged Z", "Kurti says Serbia is trying ...
+        # and calls on the EU": the verb after "and" goes with the speaker's
+        found = speaker_of(ctx, cue, sentence) or found
+    if found is None and kind in _OUTCOMES:
+        found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
+    return found, False
+
+
+def parties_of(
+    ctx: Context, actor: str, holder: Mention | None, counterpart: str
+) -> tuple[str, tuple[str, ...]]:
+    """The actor and parties of an agreement or fulfilment. A joint subject ("India and Pakistan
+    agreed"; "the two sides agreed", `holder` None) gives one actor, whichever sorts first, so a
+    post's title and body make the same claim."""
+    joint = set(coordinated(ctx, holder)) if holder is not None else set(ctx.pair)
+    names = {actor, *joint}
+    if joint:
+        actor = min(names)
+    if counterpart:
+        names.add(counterpart)
+    if len(names) == 1 and actor in ctx.pair:
+        names.update(ctx.pair)
+    return actor, tuple(sorted(names))
