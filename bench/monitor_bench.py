@@ -42,17 +42,6 @@ PARSE_WORKERS = 2  # [daemon] parse_workers: one per core
 PARLEY = str(Path(sys.executable).parent / "parley")
 
 
-def _no_delay(running: Any) -> None:
-    """Turn Nagle's algorithm off on the simulator's listening socket (accepted ones inherit it).
-
-    The stdlib handler writes headers and body in two sends; with Nagle on, each 200 response
-    then waits for the client's delayed ACK (about 40 ms), which would make the simulator, not
-    the code measured, the bottleneck. (The simulator's handler could set
-    `disable_nagle_algorithm = True` itself.)
-    """
-    running._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 def _serve(conn: Any, live: bool) -> None:
     """Child process: one simulator, static (all posts out) or live (moved on by the parent)."""
     from monitor.simulator import ManualClock, Simulator, bundled_page_path, load_page
@@ -62,8 +51,7 @@ def _serve(conn: Any, live: bool) -> None:
     sim = (
         Simulator(page, speed=1.0, clock=clock, per_page=50) if live else Simulator(page, speed=1e7)
     )
-    with sim.serve("127.0.0.1", 0) as running:
-        _no_delay(running)
+    with sim.serve("127.0.0.1", 0) as running:  # Nagle off in the simulator's handler
         conn.send(running.urls())
         times = sorted(p.published for p in sim.timeline.posts)
         while True:

@@ -42,6 +42,7 @@ from monitor.tracker import (
 from store.errors import ConcurrencyError, StoreError
 from store.mapper import from_recorded
 from store.ports import EventStore
+from store.records import NewEvent
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -136,6 +137,10 @@ class Poller:
         self._max_pages = max_pages
         self._parse_pool = parse_pool  # worker processes for parsing; None parses in-process
         self._appends: set[asyncio.Future[Any]] = set()
+        # Group commit: batches of post events wait here while an append is running, then go to
+        # the store together in one transaction (one commit, one fsync for many sources).
+        self._pending: list[tuple[list[NewEvent], asyncio.Future[None]]] = []
+        self._flushes: set[asyncio.Task[None]] = set()
         # URL -> (what was parsed, its ParsedPage): a 200 whose body and parse inputs are the
         # same as last time (a server without validators, or one that changes its ETag for
         # nothing) reuses the page instead of parsing it again; parsing is a pure function.
@@ -150,8 +155,63 @@ class Poller:
 
     async def drain(self) -> None:
         """Wait for every store call already started (used at shutdown)."""
-        while self._appends:
-            await asyncio.gather(*list(self._appends), return_exceptions=True)
+        while self._appends or self._flushes:
+            await asyncio.gather(*self._appends, *self._flushes, return_exceptions=True)
+
+    async def _append(self, batch: list[NewEvent]) -> None:
+        """Append one poll's events, grouped with other polls' into one store call when they meet.
+
+        Raises what `EventStore.append` raises for this batch alone (a group that fails is
+        retried batch by batch, so one source's conflict never fails another's append).
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((batch, done))
+        self._flush()
+        await asyncio.shield(done)  # a cancelled poll still lets its append finish
+
+    def _flush(self) -> None:
+        if self._flushes or not self._pending:
+            return  # the running flush takes the waiting batches when it ends
+        group, self._pending = self._pending, []
+        task = asyncio.ensure_future(self._append_group(group))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._flushes.discard(task)
+        self._flush()
+
+    async def _append_group(self, group: list[tuple[list[NewEvent], asyncio.Future[None]]]) -> None:
+        try:
+            errors = await self.in_store(partial(self._store_group, [b for b, _ in group]))
+        except Exception as exc:  # not a store refusal: every waiting poll gets it
+            errors = [exc] * len(group)
+        for (_, done), error in zip(group, errors, strict=True):
+            if done.done():
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+    def _store_group(self, batches: list[list[NewEvent]]) -> list[Exception | None]:
+        """Runs on the store thread: one append for the group, else one per batch."""
+        if len(batches) > 1:
+            try:
+                self._store.append([e for b in batches for e in b])
+            except StoreError:
+                pass  # find out whose batch it was, batch by batch
+            else:
+                return [None] * len(batches)
+        errors: list[Exception | None] = []
+        for batch in batches:
+            try:
+                self._store.append(batch)
+            except StoreError as exc:
+                errors.append(exc)
+            else:
+                errors.append(None)
+        return errors
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         """Poll `source` once: append what changed and report it. Never raises for the source's faults."""
@@ -273,7 +333,7 @@ class Poller:
                 return decision
             batch = [e.to_new_event() for e in decision.events]
             try:
-                await self.in_store(partial(self._store.append, batch))
+                await self._append(batch)
             except ConcurrencyError:
                 streams = [e.stream_id for e in decision.events]
                 await self.in_store(partial(self._refresh, known, streams))
