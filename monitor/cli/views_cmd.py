@@ -53,6 +53,15 @@ def views_command(  # noqa: PLR0917  (typer maps each option to one parameter)
             help="The views as they were at a log position or an ISO 8601 time (computed in memory, nothing written).",
         ),
     ] = None,
+    position: Annotated[
+        int | None,
+        typer.Option(
+            "--position",
+            metavar="N",
+            min=0,
+            help="The views as they were just after log position N (same as --as-of N).",
+        ),
+    ] = None,
 ) -> None:
     """Show open demands, agreed exchanges and proposals, after catching up with the log."""
     from monitor.claims import load_pack
@@ -61,7 +70,9 @@ def views_command(  # noqa: PLR0917  (typer maps each option to one parameter)
     from store.errors import ConcurrencyError
 
     names = check_views(view or ())
-    when = _parse_as_of(as_of)
+    if position is not None and as_of is not None:
+        raise typer.BadParameter("give --position or --as-of, not both", param_hint="--position")
+    when = position if position is not None else _parse_as_of(as_of)
     if when is not None and rebuild:
         raise typer.BadParameter("cannot be combined with --rebuild", param_hint="--as-of")
     pack = load_pack(actor_files=actors or (), rules_dirs=rules or ())

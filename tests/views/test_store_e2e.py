@@ -233,3 +233,31 @@ def test_parley_views_as_of_a_time_before_the_log_is_empty(sqlite_url: str):
     )
     assert bad.exit_code == 2
     assert "neither a log position nor an ISO 8601 time" in bad.output
+
+
+def test_parley_views_position_shows_the_views_as_they_stood_at_that_position(sqlite_url: str):
+    """`--position N` equals `--as-of N`; before the demand was read, it is not there."""
+    with open_store(sqlite_url) as store:
+        store.append(
+            new_events(
+                [
+                    published(post("p0", "nothing to see")),
+                    published(post("p1", "Ukraine demanded an immediate ceasefire.")),
+                ]
+            )
+        )
+
+    def demands(*args: str) -> list[str]:
+        result = CliRunner().invoke(app, ["--db", sqlite_url, "views", "--json", *args])
+        assert result.exit_code == 0, result.output
+        return [r["key"] for r in json.loads(result.stdout)["open_demands"]["rows"]]
+
+    assert demands("--position", "1") == []
+    assert demands("--position", "2") == demands("--as-of", "2") == ["UKR|ceasefire|*"]
+    both = CliRunner().invoke(
+        app,
+        ["--db", sqlite_url, "views", "--position", "1", "--as-of", "1"],
+        env={"COLUMNS": "300"},
+    )
+    assert both.exit_code == 2
+    assert "not both" in both.output
