@@ -1,7 +1,10 @@
-"""The `feed` kind: RSS 0.9x, 1.0 (RDF), 2.0 and Atom, read with feedparser.
+"""The `feed` kind: RSS 0.9x, 1.0 (RDF), 2.0 and Atom; plain RSS 2.0 and Atom read directly.
 
-Before feedparser sees a byte, the document is checked as strict XML with defusedxml: entity
+Before anything else, the document is checked as strict XML with defusedxml: entity
 declarations (billion laughs), external entities and malformed XML are refused with a SourceError.
+Plain RSS 2.0 and Atom feeds (see `_plain_feed`) are then read from that tree; every other feed
+goes through feedparser (without its HTML sanitiser or in-HTML link rewriting: bodies become
+plain text here, and entry links are resolved either way). Both give the same posts.
 Per entry: id from guid / Atom id / rdf:about exactly as written (a bare guid is not resolved
 against the feed URL), else link, else derived (see `_identity`); title; body from
 `content:encoded`, Atom `content`, else `description`/`summary` (HTML turned into paragraphs, CDATA
