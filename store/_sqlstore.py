@@ -24,7 +24,7 @@ from store._append import plan_append, serialise_batch
 from store._reader import COLUMNS, LogReader
 from store._versions import VersionCache, chunks
 from store.canonical import GENESIS_HASH
-from store.errors import UnavailableError
+from store.errors import ConcurrencyError, UnavailableError
 from store.records import NewEvent
 
 log = structlog.get_logger("store")
@@ -79,6 +79,14 @@ class SQLEventStore(LogReader):
             conn.execute(sql, rows[0])  # a single append: skip executemany's iterator set-up
         else:
             conn.executemany(sql, rows)
+
+    def _insert_if_head(self, rows: Sequence[Sequence[Any]], head_hash: str | None) -> bool:
+        """Insert `rows` in one transaction only if the log's head still has `head_hash` (None: empty).
+
+        Returns False, having written nothing, when the head moved or a key is already in the log.
+        Backends that have no such fast path keep this default, which always declines.
+        """
+        return False
 
     def _signal_appended(self, conn: Any) -> None:
         """Called inside the append transaction once rows were inserted."""
@@ -205,6 +213,43 @@ class SQLEventStore(LogReader):
         )
         if rows:
             self._after_commit()
+        return positions
+
+    def _append_on_known_head(self, events: Sequence[NewEvent]) -> list[int] | None:
+        """The fast path: plan the batch from what this process already knows of the head and the
+        streams, and let the backend insert it only if the head is unchanged. None when this
+        process does not know the head, the plan conflicts, or the backend declined: the caller
+        then runs the ordinary append, which looks everything up under the append lock.
+        """
+        streams = list(dict.fromkeys(e.stream_id for e in events))
+        known = self._versions.snapshot(streams)
+        if known is None:
+            return None
+        (head_position, head_hash), head_time, versions = known
+        payloads = serialise_batch(events)
+        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
+        if head_time is not None:
+            recorded_at = max(recorded_at, head_time)
+        try:
+            rows, positions = plan_append(
+                events,
+                payloads,
+                head_position=head_position,
+                head_hash=head_hash,
+                existing_keys={},
+                stream_versions=versions,
+                recorded_at=recorded_at,
+            )
+        except ConcurrencyError:
+            return None  # what we know may be stale: let the ordinary path decide
+        if not self._insert_if_head(rows, head_hash if head_position else None):
+            return None
+        for row in rows:
+            versions[row[1]] = row[2]
+        self._versions.remember(
+            (head_position, head_hash), (rows[-1][0], rows[-1][9]), versions, head_time=recorded_at
+        )
+        self._after_commit()
         return positions
 
     def _lookups(

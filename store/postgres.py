@@ -28,9 +28,8 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from store import schema
-from store._append import plan_append, serialise_batch
 from store._projections import ProjectionStore
-from store.errors import ConcurrencyError, IntegrityError, StoreError, UnavailableError
+from store.errors import IntegrityError, StoreError, UnavailableError
 from store.meta import MetaTable
 from store.records import NewEvent
 
@@ -103,55 +102,24 @@ class PostgresEventStore(ProjectionStore, MetaTable):
         rolled back, nothing is written, and the append runs the ordinary way.
         """
         if events:
-            positions = self._append_in_one_round_trip(events)
+            positions = self._append_on_known_head(events)
             if positions is not None:
                 return positions
         return super().append(events)
 
-    def _append_in_one_round_trip(self, events: Sequence[NewEvent]) -> list[int] | None:
-        streams = list(dict.fromkeys(e.stream_id for e in events))
-        known = self._versions.snapshot(streams)
-        if known is None:
-            return None
-        (head_position, head_hash), head_time, versions = known
-        payloads = serialise_batch(events)
-        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
-        if head_time is not None:
-            recorded_at = max(recorded_at, head_time)
-        try:
-            rows, positions = plan_append(
-                events,
-                payloads,
-                head_position=head_position,
-                head_hash=head_hash,
-                existing_keys={},
-                stream_versions=versions,
-                recorded_at=recorded_at,
-            )
-        except ConcurrencyError:
-            return None  # what we know may be stale: let the ordinary path decide
+    def _insert_if_head(self, rows: Sequence[Sequence[Any]], head_hash: str | None) -> bool:
         conn = self._conn()
         stale = False
         with self._guard("append"), conn.pipeline() as pipeline, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
             # Inserts nothing unless the head is still the one we know; skips known keys.
-            inserted = conn.execute(
-                _INSERT_IF_HEAD, [*_columns(rows), head_hash if head_position else None]
-            )
+            inserted = conn.execute(_INSERT_IF_HEAD, [*_columns(rows), head_hash])
             conn.execute(f"NOTIFY {CHANNEL}")  # not delivered if we roll back
             pipeline.sync()
             if inserted.rowcount != len(rows):
                 stale = True  # another writer appended, or a key is already in the log
                 raise psycopg.Rollback
-        if stale:
-            return None
-        for row in rows:
-            versions[row[1]] = row[2]
-        self._versions.remember(
-            (head_position, head_hash), (rows[-1][0], rows[-1][9]), versions, head_time=recorded_at
-        )
-        self._after_commit()
-        return positions
+        return not stale
 
     def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
         conn.execute(_INSERT_SQL, _columns(rows))

@@ -14,16 +14,15 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from store import schema
-from store._append import plan_append, serialise_batch
 from store._projections import ProjectionStore
 from store._reader import COLUMNS
 from store.canonical import format_time
-from store.errors import ConcurrencyError, IntegrityError, StoreError, UnavailableError
+from store.errors import IntegrityError, StoreError, UnavailableError
 from store.meta import MetaTable
 from store.records import NewEvent
 
@@ -160,47 +159,18 @@ class SQLiteEventStore(ProjectionStore, MetaTable):
                 return positions
         return super().append(events)
 
-    def _append_on_known_head(self, events: Sequence[NewEvent]) -> list[int] | None:
-        streams = list(dict.fromkeys(e.stream_id for e in events))
-        known = self._versions.snapshot(streams)
-        if known is None:
-            return None
-        (head_position, head_hash), head_time, versions = known
-        payloads = serialise_batch(events)
-        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
-        if head_time is not None:
-            recorded_at = max(recorded_at, head_time)
-        try:
-            rows, positions = plan_append(
-                events,
-                payloads,
-                head_position=head_position,
-                head_hash=head_hash,
-                existing_keys={},
-                stream_versions=versions,
-                recorded_at=recorded_at,
-            )
-        except ConcurrencyError:
-            return None  # what we know may be stale: let the ordinary path decide
+    def _insert_if_head(self, rows: Sequence[Sequence[Any]], head_hash: str | None) -> bool:
         conn = self._conn()
         try:
             with self._guard("append"), self._transaction(conn, append_lock=True):
-                inserted = conn.execute(
-                    _INSERT_FIRST_IF_HEAD, [*rows[0], head_hash if head_position else None]
-                ).rowcount
+                inserted = conn.execute(_INSERT_FIRST_IF_HEAD, [*rows[0], head_hash]).rowcount
                 if inserted == 1 and len(rows) > 1:
                     inserted += conn.executemany(_INSERT_OR_IGNORE, rows[1:]).rowcount
                 if inserted != len(rows):
                     raise _StaleHeadError
         except _StaleHeadError:
-            return None  # rolled back: nothing was written
-        for row in rows:
-            versions[row[1]] = row[2]
-        self._versions.remember(
-            (head_position, head_hash), (rows[-1][0], rows[-1][9]), versions, head_time=recorded_at
-        )
-        self._after_commit()
-        return positions
+            return False  # rolled back: nothing was written
+        return True
 
     # Public --------------------------------------------------------------------------------------
     def migrate(self) -> None:
