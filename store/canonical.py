@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
 from typing import Any
@@ -116,3 +116,18 @@ def event_hash(
         f"{schema_version:d},{_quote(recorded_at)},{_quote(idempotency_key)}]"
     )
     return hashlib.sha256(f"{prev_hash}\n{header}\n{payload}".encode()).hexdigest()
+
+
+def stored_row_hash(prev_hash: str, row: Sequence[Any]) -> str:
+    """`event_hash` of a stored row in `store._reader.COLUMNS` order (times as their stored text)."""
+    return event_hash(
+        prev_hash,
+        position=row[0],
+        stream_id=row[1],
+        stream_version=row[2],
+        event_type=row[3],
+        schema_version=row[4],
+        recorded_at=row[5],
+        idempotency_key=row[6],
+        payload=row[7],
+    )

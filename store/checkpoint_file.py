@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store.canonical import GENESIS_HASH, canonical_json, event_hash, format_time
+from store.canonical import GENESIS_HASH, canonical_json, format_time, stored_row_hash
 from store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -316,17 +316,7 @@ def _walk_to(
                     "the log no longer extends the checkpoint"
                 ),
             )
-        computed = event_hash(
-            prev,
-            position=position,
-            stream_id=row[1],
-            stream_version=row[2],
-            event_type=row[3],
-            schema_version=row[4],
-            recorded_at=row[5],
-            idempotency_key=row[6],
-            payload=row[7],
-        )
+        computed = stored_row_hash(prev, row)
         if row[8] != prev or computed != row[9]:
             what = "prev_hash does not link" if row[8] != prev else "contents do not match its hash"
             return (

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store._projections import ProjectionStore
-from store.canonical import GENESIS_HASH, event_hash
+from store.canonical import GENESIS_HASH, stored_row_hash
 from store.errors import IntegrityError
 from store.records import Head
 from store.verify import verify
@@ -129,17 +129,7 @@ def _check_row(row: tuple[Any, ...], expected: int, prev: str, where: str) -> No
     position = row[0]
     if position != expected:
         raise IntegrityError(f"{where}: position {expected} is missing; nothing past it copied")
-    computed = event_hash(
-        prev,
-        position=position,
-        stream_id=row[1],
-        stream_version=row[2],
-        event_type=row[3],
-        schema_version=row[4],
-        recorded_at=row[5],
-        idempotency_key=row[6],
-        payload=row[7],
-    )
+    computed = stored_row_hash(prev, row)
     if row[8] != prev or computed != row[9]:
         raise IntegrityError(
             f"{where}: position {position} does not verify (run `parley verify`); "

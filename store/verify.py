@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from store._projections import ProjectionStore
-from store.canonical import GENESIS_HASH, event_hash
+from store.canonical import GENESIS_HASH, stored_row_hash
 from store.records import Head
 
 
@@ -74,8 +74,7 @@ def _walk(
     checked = 0
     seen: str | None = None
     for row in store.stored_rows(batch_size=batch_size):
-        position, stream_id, stream_version, event_type, schema_version = row[:5]
-        recorded_at, key, payload, prev_hash, stored_hash = row[5:]
+        position, prev_hash, stored_hash = row[0], row[8], row[9]
         why = None
         if position != expected_position:
             why = f"position {expected_position} is missing (the next stored event is {position})"
@@ -86,17 +85,7 @@ def _walk(
                 "(events reordered, removed or replaced)"
             )
         else:
-            computed = event_hash(
-                prev,
-                position=position,
-                stream_id=stream_id,
-                stream_version=stream_version,
-                event_type=event_type,
-                schema_version=schema_version,
-                recorded_at=recorded_at,
-                idempotency_key=key,
-                payload=payload,
-            )
+            computed = stored_row_hash(prev, row)
             if computed != stored_hash:
                 why = (
                     f"hash does not match the stored contents (stored {stored_hash[:16]}..., "
