@@ -82,6 +82,16 @@ def _words(sources: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{_alternation(list(sources))})(?!\w)", re.IGNORECASE)
 
 
+def _literals(phrases: list[str]) -> re.Pattern[str]:
+    """Any of `phrases` (matched literally, any case), behind a look-ahead at their first letters:
+    the same matches, found several times faster because most places fail at one character."""
+    body = _alternation(re.escape(b) for b in phrases)
+    if not phrases or not all(phrases):
+        return re.compile(body, re.IGNORECASE)
+    first = "".join(sorted({re.escape(b[0]) for b in phrases}))
+    return re.compile(rf"(?=[{first}])(?:{body})", re.IGNORECASE)
+
+
 def _compile_actors(
     entries: list[ActorEntry],
 ) -> tuple[dict[str, Actor], dict[str, tuple[str, bool]], dict[str, str]]:
@@ -121,9 +131,7 @@ def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
         object_word=re.compile(rf"(?:{preps})", re.IGNORECASE),
         title_words=frozenset(w.lower() for t in m["titles"] for w in t.split()),
         person_pronouns=frozenset(p.lower() for p in m["pronouns_person"]),
-        clause_break=re.compile(
-            _alternation(re.escape(b) for b in m["clause_breaks"]), re.IGNORECASE
-        ),
+        clause_break=_literals(m["clause_breaks"]),
         container=_words(m["containers"]),
         determiners=frozenset(d.lower() for d in m["determiners"]),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from monitor.claims.mentions import Mention
@@ -86,6 +86,9 @@ class Context:
     cue_starts: tuple[int, ...] = ()
     topic_starts: tuple[int, ...] = ()
     sentence_starts: tuple[int, ...] = ()
+    conditions: dict[int, int] = field(
+        default_factory=dict
+    )  # sentence start -> first condition (-1: none)
 
     def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
         """Mentions that start in [start, end), in text order (a bisect: posts can be huge)."""
@@ -135,10 +138,11 @@ def is_hypothetical(
     """A condition that opens the sentence or comes before the cue ("If Russia is serious, it will
     agree"), a condition after an agreement ("will release them if ..."), or a hedge before the
     cue in its clause ("hopes they will agree")."""
-    condition = ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end)
-    if condition is not None and (
-        condition.start() < cue.start or kind in ("agreement", "fulfilment")
-    ):
+    condition = ctx.conditions.get(sentence.start)
+    if condition is None:  # searched once per sentence, however many cues it holds
+        found = ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end)
+        condition = ctx.conditions[sentence.start] = -1 if found is None else found.start()
+    if condition >= 0 and (condition < cue.start or kind in ("agreement", "fulfilment")):
         return True
     return ctx.pack.markers.hedge.search(ctx.text, clause[0], cue.start) is not None
 
