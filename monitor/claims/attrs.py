@@ -121,13 +121,16 @@ def parse_number(text: str) -> int | None:
     return total + current
 
 
+_AGE_BEFORE = re.compile(r"(?:aged|age|under|than|below|over the age of)\s*$")
+
+
 def find_count(text: str) -> int | str | None:
     """The first count of things in `text`, not a duration, age, percentage or year."""
     for m in _COUNT.finditer(text):
         if m.group(3):
             return _VAGUE[m.group(3).lower()]
         before = text[max(0, m.start() - 12) : m.start()].lower()
-        if re.search(r"(?:aged|age|under|than|below|over the age of)\s*$", before):
+        if _AGE_BEFORE.search(before):
             continue
         value = parse_number(m.group(1) + (" " + m.group(2) if m.group(2) else ""))
         if value is None or (1900 <= value <= 2100 and "," not in m.group(1)) or value in (0, 1):

@@ -43,6 +43,7 @@ INFERRED = (
 )
 _PLACE = re.compile(r"\b(?:in|at)\s+((?-i:[A-Z][\w'’-]+)(?:\s+(?:or|and)\s+(?-i:[A-Z][\w'’-]+))?)")
 
+_PLACE_JOIN = re.compile(r"\s+(?:or|and)\s+")
 
 _MEETING = re.compile(r"\b(?:meet(?:ing|s)?|summit|talks)\s+(?:between|with|of)\s+", re.IGNORECASE)
 
@@ -133,7 +134,7 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
             out["participants"] = people
         place = _PLACE.search(ctx.text, topic.start, sentence.end)
         if place:
-            out["place"] = [p.strip() for p in re.split(r"\s+(?:or|and)\s+", place.group(1))]
+            out["place"] = [p.strip() for p in _PLACE_JOIN.split(place.group(1))]
     elif topic.topic == "mediation":
         out["mediator"] = counterpart or actor
     return out
