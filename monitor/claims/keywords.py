@@ -83,11 +83,15 @@ def literal_stems(source: str) -> set[str] | None:
 
 
 _NON_WORD = re.compile(r"[\W_]")
+# The same mapping for ASCII text in one `str.translate` (built from _NON_WORD, so it cannot differ).
+_ASCII_WORD_FORM = {c: " " if _NON_WORD.match(chr(c)) else chr(c).lower() for c in range(128)}
 
 
 def word_form(text: str) -> str:
     """Lower case with every non-word character a space: offsets kept, so a key padded with
     spaces only matches whole words."""
+    if text.isascii():
+        return text.translate(_ASCII_WORD_FORM)
     return _NON_WORD.sub(" ", lower_same_length(text))
 
 
