@@ -45,7 +45,9 @@ _PLACE = re.compile(r"\b(?:in|at)\s+((?-i:[A-Z][\w'’-]+)(?:\s+(?:or|and)\s+(?-
 
 _PLACE_JOIN = re.compile(r"\s+(?:or|and)\s+")
 
-_MEETING = re.compile(r"\b(?:meet(?:ing|s)?|summit|talks)\s+(?:between|with|of)\s+", re.IGNORECASE)
+_MEETING = re.compile(
+    r"(?=[mst])\b(?:meet(?:ing|s)?|summit|talks)\s+(?:between|with|of)\s+", re.IGNORECASE
+)
 
 
 def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from monitor.claims import pack_files
-from monitor.claims.keywords import KeywordIndex, word_form
+from monitor.claims.keywords import KeywordIndex, literal_stems, word_form
 from monitor.claims.pack_files import ActorEntry, CueRule, RawRules
 from monitor.errors import ConfigError
 
@@ -79,7 +79,15 @@ def _alternation(sources: Iterable[str]) -> str:
 
 
 def _words(sources: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(rf"(?<!\w)(?:{_alternation(list(sources))})(?!\w)", re.IGNORECASE)
+    """Any of `sources` as whole words, any case. When every match must start with one of a few
+    ASCII letters, a look-ahead at them goes first: the same matches, found faster."""
+    body = _alternation(list(sources))
+    stems = literal_stems(body)
+    firsts = {stem[0] for stem in stems or ()}
+    gate = ""
+    if stems and all(c.isascii() and c.isalpha() for c in firsts):
+        gate = f"(?=[{''.join(sorted(firsts))}])"
+    return re.compile(rf"{gate}(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
 
 
 def _literals(phrases: list[str]) -> re.Pattern[str]:
