@@ -10,7 +10,8 @@ import itertools
 import re
 from typing import NamedTuple
 
-_END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9•–—-])|\s+[•·]\s+")
+# The look-ahead at the first character only lets the regex skip quickly to possible ends.
+_END = re.compile(r"(?=[.!?…\s])(?:[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9•–—-])|\s+[•·]\s+)")
 _ABBREV = frozenset(
     [
         "mr",
