@@ -149,11 +149,8 @@ def _shared_fixtures() -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 
 
-def test_every_file_in_shared_fixtures_parses_into_posts() -> None:
-    """Each feed or live-blog page saved from a real publisher in ../shared/fixtures parses into posts."""
-    folder = _shared_fixtures()
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is absent (no saved publisher pages yet)")
+def _parse_every_page_in(folder: Path) -> int:
+    """Parse every feed or live-blog page under `folder`; return how many were parsed."""
     parsed = 0
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if path.name.lower().startswith("readme") or path.name.endswith(".expected.json"):
@@ -169,7 +166,16 @@ def test_every_file_in_shared_fixtures_parses_into_posts() -> None:
         assert all(p.post_id for p in page.posts), f"{path}: a post without an id"
         assert len({p.post_id for p in page.posts}) == len(page.posts), f"{path}: duplicate ids"
         parsed += 1
-    assert parsed, f"{folder} holds no feed or live-blog page"
+    return parsed
+
+
+def test_every_saved_page_parses_into_posts() -> None:
+    """Each feed or live-blog page in tests/monitor/data, and in ../shared/fixtures when that folder
+    exists (pages saved from real publishers), parses into posts with unique ids."""
+    assert _parse_every_page_in(DATA) >= 5, f"{DATA} holds too few feed or live-blog pages"
+    shared = _shared_fixtures()
+    if shared.is_dir():
+        assert _parse_every_page_in(shared), f"{shared} holds no feed or live-blog page"
 
 
 def test_fixture_walker_finds_and_parses_our_own_data_folder() -> None:
