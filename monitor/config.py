@@ -27,6 +27,7 @@ __all__ = [
     "SOURCE_KINDS",
     "HttpConfig",
     "Schedule",
+    "ServiceConfig",
     "Settings",
     "SourceConfig",
     "load_settings",
@@ -105,6 +106,35 @@ class HttpConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ServiceConfig:
+    """The `[service]` endpoints of `parley run`: /healthz, /readyz and /metrics.
+
+    `listen` is (host, port), or None when the endpoints are off. `/readyz` answers 503 when the
+    views are more than `max_lag` events behind the head of the log, or when the database does
+    not answer within `check_timeout` seconds.
+    """
+
+    listen: tuple[str, int] | None = ("127.0.0.1", 9107)
+    max_lag: int = 1000
+    check_timeout: float = 5.0
+
+
+def parse_listen(value: str) -> tuple[str, int] | None:
+    """("host", port) from "HOST:PORT" ("[::1]:9107" for IPv6); None for "off" or "".
+
+    Raises ValueError saying what is wrong.
+    """
+    text = value.strip()
+    if text.lower() in ("", "off", "none", "false"):
+        return None
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f'{value!r} must be HOST:PORT (like 127.0.0.1:9107) or "off"')
+    return host, int(port)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything `parley run` needs, read from one file. Secrets are kept out of `repr`."""
 
@@ -115,6 +145,7 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict, repr=False)
     log_level: str = "INFO"
     parse_workers: int = 0  # worker processes for parsing pages; 0 parses in the daemon itself
+    service: ServiceConfig = field(default_factory=ServiceConfig)
 
     def source(self, name: str) -> SourceConfig:
         """The source called `name`; raises KeyError when there is none."""
@@ -154,7 +185,8 @@ _HTTP_KEYS = {
     "per_host_concurrency",
     "max_concurrency",
 }
-_TOP_KEYS = {"database", "http", "defaults", "sources", "alerts", "log", "daemon"}
+_SERVICE_KEYS = {"listen", "max_lag", "check_timeout"}
+_TOP_KEYS = {"database", "http", "defaults", "sources", "alerts", "log", "daemon", "service"}
 
 
 def _schedule(r: Reader, table: Mapping[str, Any], where: str, base: Schedule) -> Schedule:
@@ -189,6 +221,26 @@ def _http(r: Reader, table: Mapping[str, Any]) -> HttpConfig:
         ),
         max_concurrency=r.integer(table, "max_concurrency", "http", d.max_concurrency),
     )
+
+
+def _service(r: Reader, table: Mapping[str, Any]) -> ServiceConfig:
+    d = ServiceConfig()
+    raw = table.get("listen", "127.0.0.1:9107")
+    if raw is False:
+        raw = "off"
+    if not isinstance(raw, str):
+        raise r.fail("service.listen", f'must be "HOST:PORT" or "off", not {raw!r}')
+    try:
+        listen = parse_listen(raw)
+    except ValueError as exc:
+        raise r.fail("service.listen", str(exc)) from None
+    max_lag = table.get("max_lag", d.max_lag)
+    if isinstance(max_lag, bool) or not isinstance(max_lag, int) or max_lag < 0:
+        raise r.fail("service.max_lag", f"must be a whole number of events >= 0, not {max_lag!r}")
+    timeout = r.number(table, "check_timeout", "service", d.check_timeout, duration=True)
+    if timeout <= 0:
+        raise r.fail("service.check_timeout", "must be a positive duration")
+    return ServiceConfig(listen=listen, max_lag=max_lag, check_timeout=timeout)
 
 
 def _source(r: Reader, raw: object, index: int, defaults: Schedule) -> SourceConfig:
@@ -252,6 +304,7 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
         raise r.fail(
             "daemon.parse_workers", f"must be a whole number from 0 to 64, not {workers!r}"
         )
+    service = _service(r, r.table(data, "service", _SERVICE_KEYS))
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise r.fail("sources", "must be written as [[sources]] tables")
@@ -270,6 +323,7 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
         alerts=alerts,
         log_level=level,
         parse_workers=workers,
+        service=service,
     )
 
 
