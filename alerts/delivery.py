@@ -53,7 +53,7 @@ from alerts.policy import (
     make_batch,
     ready_batches,
 )
-from alerts.ports import Channel, Outbox
+from alerts.ports import NO_ALERT_METRICS, AlertMetrics, Channel, Outbox
 from store.mapper import from_recorded
 
 log = structlog.get_logger("alerts.delivery")
@@ -91,6 +91,7 @@ class DeliveryWorker:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     executor: Executor | None = None  # where store calls run; None: inline in the event loop
     lease: Lease | None = None  # when several daemons share a database: deliver only while held
+    metrics: AlertMetrics = NO_ALERT_METRICS  # raised/delivered/failed counts, delivery latency
     _buckets: dict[str, TokenBucket] = field(default_factory=dict, init=False)
 
     async def run(self, stop: asyncio.Event, *, poll_interval: float = 1.0) -> None:
@@ -210,6 +211,7 @@ class DeliveryWorker:
                 )
             ]
         )
+        self.metrics.alert_raised(p.channel)
 
     def _trail(self, message_key: str) -> list[object]:
         return [from_recorded(r) for r in self.outbox.read_stream(events.alert_stream(message_key))]
@@ -243,6 +245,10 @@ class DeliveryWorker:
                 attempts=attempts,
                 error=None if member is lead else f"grouped into {lead.message_key}",
             )
+        self.metrics.alert_delivered(
+            batch.channel,
+            [_seconds_between(m.created_at, receipt.at) for m in batch.members],
+        )
         log.info(
             "alert_delivered",
             channel=batch.channel,
@@ -272,6 +278,7 @@ class DeliveryWorker:
                 delay=round(decision.delay, 3),
                 error=str(error),
             )
+            self.metrics.alert_retried(batch.channel, len(batch.members))
             return PassResult(retried=len(batch.members))
         covers = [m.message_key for m in batch.members if m is not batch.lead]
         for member in batch.members:
@@ -290,6 +297,7 @@ class DeliveryWorker:
             reason=decision.reason,
             covers=covers,
         )
+        self.metrics.alert_failed(batch.channel, len(batch.members))
         return PassResult(failed=len(batch.members))
 
     def _record_failure(
@@ -333,6 +341,16 @@ class DeliveryWorker:
     def _give_up_unreadable(self, key: str, attempts: int, error: str) -> None:
         self.outbox.mark_outbox(key, status="failed", attempts=attempts, error=error)
         log.error("alert_failed", channel="?", key=key, reason="unreadable", error=error)
+        self.metrics.alert_failed("?", 1)
+
+
+def _seconds_between(start: datetime, end: datetime) -> float:
+    """Seconds from `start` to `end` (a naive time is taken as UTC), never negative."""
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    return max(0.0, (end - start).total_seconds())
 
 
 def _add(r: PassResult, **more: int) -> PassResult:

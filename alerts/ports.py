@@ -66,3 +66,38 @@ class LeaseStore(Outbox, Protocol):
     def get_meta(self, namespace: str) -> dict[str, JSONValue]:
         """Every key of `namespace` with its value."""
         ...
+
+
+class AlertMetrics(Protocol):
+    """What the delivery worker reports for metrics (the daemon passes a Prometheus-backed one)."""
+
+    def alert_raised(self, channel: str) -> None:
+        """An `AlertRaised` was appended for one outbox message on `channel`."""
+
+    def alert_delivered(self, channel: str, latencies: Sequence[float]) -> None:
+        """Messages on `channel` were delivered, each `latency` seconds after it was raised."""
+
+    def alert_retried(self, channel: str, count: int) -> None:
+        """`count` messages on `channel` failed an attempt and will be retried."""
+
+    def alert_failed(self, channel: str, count: int) -> None:
+        """`count` messages on `channel` were given up on (`AlertFailed`)."""
+
+
+class _NoAlertMetrics:
+    """Counts nothing: the default, so the worker needs no metrics to run."""
+
+    def alert_raised(self, channel: str) -> None:
+        return None
+
+    def alert_delivered(self, channel: str, latencies: Sequence[float]) -> None:
+        return None
+
+    def alert_retried(self, channel: str, count: int) -> None:
+        return None
+
+    def alert_failed(self, channel: str, count: int) -> None:
+        return None
+
+
+NO_ALERT_METRICS: AlertMetrics = _NoAlertMetrics()

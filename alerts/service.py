@@ -23,7 +23,7 @@ import structlog
 from alerts.config import AlertsConfig, build_channels
 from alerts.delivery import DeliveryWorker
 from alerts.lease import Lease
-from alerts.ports import LeaseStore
+from alerts.ports import NO_ALERT_METRICS, AlertMetrics, LeaseStore
 
 log = structlog.get_logger("alerts.service")
 
@@ -44,12 +44,14 @@ class AlertsService:
         environ: Mapping[str, str],
         executor: Executor | None = None,
         poll_interval: float = 1.0,
+        metrics: AlertMetrics = NO_ALERT_METRICS,
     ) -> None:
         self._store = store
         self._config = config
         self._environ = environ
         self._executor = executor
         self._poll_interval = poll_interval
+        self._metrics = metrics
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.worker: DeliveryWorker | None = None
@@ -69,6 +71,7 @@ class AlertsService:
             digests=self._config.digests,
             executor=self._executor,
             lease=Lease(store=self._store, ttl=max(LEASE_TTL, 10 * self._poll_interval)),
+            metrics=self._metrics,
         )
         self._stop.clear()
         self._task = asyncio.create_task(self._run(self.worker), name="alerts-delivery")
