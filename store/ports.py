@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from store.records import (
     Head,
@@ -19,6 +19,9 @@ from store.records import (
     RecordedEvent,
     RowChange,
 )
+
+if TYPE_CHECKING:
+    from store.lease import LeaseInfo
 
 S = TypeVar("S")
 
@@ -115,6 +118,25 @@ class EventStore(Protocol):
 
         Raises `store.errors.NotFoundError` for an unknown key, `ValueError` for an unknown status.
         """
+
+
+class LeaseStore(Protocol):
+    """Leases (`store.lease`): which process runs a piece of work until when, by compare-and-set.
+
+    Both backends implement it; `store.lease.lease_store(store)` gives it for an open store.
+    """
+
+    def claim_leases(
+        self, names: Sequence[str], holder: str, ttl: float, *, replacing: Collection[str] = ()
+    ) -> list[LeaseInfo]:
+        """Take or renew `names` for `holder` for `ttl` seconds where each is missing, expired,
+        already `holder`'s or held by one of `replacing`; return those `holder` now holds."""
+
+    def release_leases(self, names: Sequence[str], holder: str, *, forget: bool = False) -> int:
+        """End `holder`'s leases among `names` now (`forget`: delete the rows); return how many."""
+
+    def leases(self, prefix: str = "") -> list[LeaseInfo]:
+        """Every lease whose name starts with `prefix`, as the database sees it now."""
 
 
 class Projection(Protocol[S]):

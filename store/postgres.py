@@ -30,6 +30,7 @@ from psycopg import errors as pg_errors
 from store import schema
 from store._projections import ProjectionStore
 from store.errors import IntegrityError, StoreError, UnavailableError
+from store.lease import PostgresLeases
 from store.meta import MetaTable
 from store.records import NewEvent
 
@@ -59,7 +60,7 @@ def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
 _WAIT_SLICE = 0.5
 
 
-class PostgresEventStore(ProjectionStore, MetaTable):
+class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
     """`EventStore` on PostgreSQL. Build it with `store.open_store("postgresql://...")`."""
 
     _for_update = " FOR UPDATE"

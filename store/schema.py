@@ -76,6 +76,20 @@ SQLITE: tuple[Migration, ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        3,
+        (
+            # Leases (store.lease): who runs a piece of work (a source's polls, a projector, the
+            # alert worker) until when. Taken and renewed by compare-and-set; never part of the log.
+            """CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                token INTEGER NOT NULL,
+                expires_at TEXT NOT NULL,
+                acquired_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -146,6 +160,18 @@ POSTGRES: tuple[Migration, ...] = (
                 value TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
                 PRIMARY KEY (namespace, meta_key)
+            )""",
+        ),
+    ),
+    (
+        3,
+        (
+            """CREATE TABLE leases (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                token BIGINT NOT NULL,
+                expires_at TIMESTAMPTZ NOT NULL,
+                acquired_at TIMESTAMPTZ NOT NULL
             )""",
         ),
     ),

@@ -23,6 +23,7 @@ from store._projections import ProjectionStore
 from store._reader import COLUMNS
 from store.canonical import format_time
 from store.errors import IntegrityError, StoreError, UnavailableError
+from store.lease import SQLiteLeases
 from store.meta import MetaTable
 from store.records import NewEvent
 
@@ -65,7 +66,7 @@ def _signal_for(path: Path) -> _Signal:
         return signal
 
 
-class SQLiteEventStore(ProjectionStore, MetaTable):
+class SQLiteEventStore(ProjectionStore, MetaTable, SQLiteLeases):
     """`EventStore` on one SQLite file. Build it with `store.open_store("sqlite:///PATH")`."""
 
     expected_triggers = schema.SQLITE_TRIGGERS
