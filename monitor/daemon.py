@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import json
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -27,12 +28,14 @@ from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Schedule, SourceConfig
 from monitor.events import SourceAdded, SourceChanged, source_stream
 from monitor.fetch import Fetcher, Validators
 from monitor.poller import Poller, PollOutcome
+from monitor.service.ports import NO_POLL_METRICS, PollMetrics
 from store.errors import StoreError
 from store.mapper import to_new_event
 from store.ports import EventStore
@@ -157,6 +160,7 @@ class Daemon:
         scheduler_factory: Callable[[], AsyncIOScheduler] = AsyncIOScheduler,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: Callable[[], float] = random.random,
+        metrics: PollMetrics = NO_POLL_METRICS,
     ) -> None:
         self._sources = {s.name: s for s in sources if s.enabled}
         self._poller = poller
@@ -166,6 +170,7 @@ class Daemon:
         self._scheduler: AsyncIOScheduler | None = None
         self._clock = clock
         self._rng = rng
+        self._metrics = metrics
         self._paces: dict[str, Pace] = {}
         self._health: dict[str, SourceHealth] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -179,6 +184,9 @@ class Daemon:
         if added:
             await self._poller.in_store(partial(store.append, added))
             log.info("sources_recorded", events=len(added))
+            for e in added:
+                self._metrics.appended(e.event_type, 1)
+        self._metrics.sources(sorted(self._sources))
         saved = await self._poller.in_store(partial(store.get_meta, HEALTH))
         validators = await self._poller.in_store(partial(store.get_meta, VALIDATORS))
         urls = {s.url for s in self._sources.values()}
@@ -234,7 +242,18 @@ class Daemon:
     async def poll_once(self, name: str) -> PollOutcome:
         """Poll one source now, update its pace and health, and persist both."""
         source = self._sources[name]
+        started = time.monotonic()
         outcome = await self._poller.poll(source)
+        self._metrics.polled(
+            name,
+            ok=outcome.ok,
+            seconds=time.monotonic() - started,
+            events={
+                "PostPublished": outcome.new_posts,
+                "PostRevised": outcome.revised,
+                "PostWithdrawn": outcome.withdrawn,
+            },
+        )
         before = self._paces[name]
         pace = next_pace(source.schedule, before, outcome)
         self._paces[name] = pace
@@ -282,6 +301,11 @@ class Daemon:
             )
         job = scheduler.get_job(source.name)
         return job.next_run_time if job is not None else None
+
+    @property
+    def running(self) -> bool:
+        """True while the scheduler runs its jobs (False before start, once stopping, and after)."""
+        return self._scheduler is not None and self._scheduler.state == STATE_RUNNING
 
     def health(self) -> list[SourceHealth]:
         """The health of every scheduled source, as last recorded."""
