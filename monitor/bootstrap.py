@@ -6,9 +6,10 @@
 
 Everything else receives its dependencies as arguments. A *service* is anything with an async
 `start()` and `stop()` that runs beside the monitor; `SERVICES` lists the factories that build
-them from the shared `Wiring`, in start order: the alerts' delivery worker (when `[alerts]` names
-a channel), the views (following the log in a thread; their runner writes alerts to the outbox
-in the same transaction as each view change), then the monitor. They stop in reverse: polling
+them from the shared `Wiring`, in start order: the endpoints (/healthz, /readyz, /metrics, when
+`[service] listen` is not off), the alerts' delivery worker (when `[alerts]` names a channel),
+the views (following the log in a thread; their runner writes alerts to the outbox in the same
+transaction as each view change), then the monitor. They stop in reverse: polling
 stops and in-flight appends finish, the views catch up with the log, then the worker stops after
 the alert in flight. A factory returns None to leave its service out.
 """
@@ -34,6 +35,7 @@ from monitor.daemon import Daemon
 from monitor.events import post_stream
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.poller import Poller, load_knowledge, parse_pool
+from monitor.service.metrics import Metrics
 from monitor.sources import KINDS
 from store import open_store
 from store.ports import EventStore
@@ -58,8 +60,9 @@ class Service(Protocol):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Wiring:
     """What every service may use: the settings, the database URL (for a service that opens its
-    own store), the open store, the fetcher, the thread the store's calls run on, and the
-    environment (where alert channels find their secrets)."""
+    own store), the open store, the fetcher, the thread the store's calls run on, the
+    environment (where alert channels find their secrets), the app's metrics, and the services
+    started so far (the endpoints look the scheduler and the views up there)."""
 
     settings: Settings
     database_url: str
@@ -67,6 +70,8 @@ class Wiring:
     fetcher: Fetcher
     executor: ThreadPoolExecutor
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
+    services: list[Service] = field(default_factory=list, repr=False)
 
 
 class MonitorService:
@@ -94,7 +99,11 @@ class MonitorService:
             parse_pool=self._pool,
         )
         self.daemon = Daemon(
-            sources=w.settings.sources, poller=poller, fetcher=w.fetcher, store=w.store
+            sources=w.settings.sources,
+            poller=poller,
+            fetcher=w.fetcher,
+            store=w.store,
+            metrics=w.metrics,
         )
         await self.daemon.start()
 
@@ -233,15 +242,40 @@ def alerts_service(w: Wiring) -> Service | None:
         return None
     from alerts.service import AlertsService
 
+    w.metrics.channels(config.channel_names)
     return AlertsWorker(
-        AlertsService(store=w.store, config=config, environ=w.environ, executor=w.executor)
+        AlertsService(
+            store=w.store,
+            config=config,
+            environ=w.environ,
+            executor=w.executor,
+            metrics=w.metrics,
+        )
     )
 
 
-# Factories of the services `parley run` starts, in start order (stopped in reverse): the worker
-# first (a bad channel fails before anything polls), the views, then the monitor; at stop the
-# monitor ends its appends, the views catch up and raise the last alerts, and the worker stops.
+def endpoints_service(w: Wiring) -> Service | None:
+    """/healthz, /readyz and /metrics (`monitor.service.endpoints`), unless `[service] listen` is off."""
+    if w.settings.service.listen is None:
+        return None
+    from monitor.service.endpoints import EndpointsService
+
+    return EndpointsService(
+        config=w.settings.service,
+        metrics=w.metrics,
+        store=w.store,
+        executor=w.executor,
+        services=w.services,
+    )
+
+
+# Factories of the services `parley run` starts, in start order (stopped in reverse): the
+# endpoints first (a busy address fails before anything polls; /readyz says 503 until the rest
+# runs, and answers until the end), the worker (a bad channel fails before anything polls), the
+# views, then the monitor; at stop the monitor ends its appends, the views catch up and raise the
+# last alerts, and the worker stops.
 SERVICES: list[Callable[[Wiring], Service | None]] = [
+    endpoints_service,
     alerts_service,
     views_service,
     monitor_service,
@@ -328,7 +362,7 @@ async def start_app(
         executor=executor,
         environ=os.environ if environ is None else environ,
     )
-    app = App(wiring, [])
+    app = App(wiring, wiring.services)
     try:
         for factory in SERVICES if services is None else services:
             service = factory(wiring)

@@ -17,3 +17,7 @@ class SourceError(MonitorError):
 
 class InputError(MonitorError):
     """A document given on the command line that cannot be read."""
+
+
+class EndpointError(MonitorError):
+    """The service endpoints (/healthz, /readyz, /metrics) cannot listen on the address asked for."""

@@ -27,13 +27,31 @@ def run_cmd(
     config: Annotated[
         Path, typer.Option("--config", "-c", help="The TOML configuration file.")
     ] = Path("parley.toml"),
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            help="HOST:PORT for /healthz, /readyz and /metrics, or off "
+            "(overrides [service] listen; default 127.0.0.1:9107).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Poll every configured source into the log until SIGTERM or Ctrl-C (then exit 0)."""
+    from dataclasses import replace
+
     from monitor.bootstrap import run_until_signalled
-    from monitor.config import load_settings
+    from monitor.config import load_settings, parse_listen
     from monitor.log_setup import configure_logging
 
     settings = load_settings(config, os.environ)
+    if listen is not None:
+        try:
+            address = parse_listen(listen)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--listen") from None
+        service = replace(settings.service, listen=address, required=True)
+        settings = replace(settings, service=service)
     if (
         ctx.find_root().params.get("log_level", "INFO").upper() == "INFO"
         and settings.log_level != "INFO"
