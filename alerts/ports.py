@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Protocol
 
 from alerts.model import Alert, Delivery
-from store.records import JSONValue, NewEvent, OutboxEntry, RecordedEvent
+from store import ports as store_ports
+from store.records import NewEvent, OutboxEntry, RecordedEvent
 
 
 class Channel(Protocol):
@@ -56,16 +57,8 @@ class Outbox(Protocol):
         ...
 
 
-class LeaseStore(Outbox, Protocol):
-    """An outbox that also keeps small operational state (`store.ports.EventStore` does)."""
-
-    def put_meta(self, namespace: str, key: str, value: JSONValue) -> None:
-        """Store `value` under (`namespace`, `key`)."""
-        ...
-
-    def get_meta(self, namespace: str) -> dict[str, JSONValue]:
-        """Every key of `namespace` with its value."""
-        ...
+class LeaseStore(Outbox, store_ports.LeaseStore, Protocol):
+    """An outbox that also keeps leases (both store backends do), for the delivery lease."""
 
 
 class AlertMetrics(Protocol):

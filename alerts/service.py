@@ -23,12 +23,17 @@ import structlog
 from alerts.config import AlertsConfig, build_channels
 from alerts.delivery import DeliveryWorker
 from alerts.lease import Lease
-from alerts.ports import NO_ALERT_METRICS, AlertMetrics, LeaseStore
+from alerts.ports import NO_ALERT_METRICS, AlertMetrics, Outbox
+from store.errors import ConfigurationError
+from store.lease import lease_store
+from store.ports import LeaseStore
 
 log = structlog.get_logger("alerts.service")
 
-LEASE_TTL = 60.0
-"""Seconds a silent lease holder keeps the lease: longer than any one send (timeouts, rate waits)."""
+LEASE_TTL = 15.0
+"""Seconds a silent lease holder keeps the lease, at least: the daemon passes `[daemon] lease_ttl`."""
+SEND_MARGIN = 5.0
+"""The lease outlasts the slowest channel's timeout by this much (a rate-limit wait, the trail)."""
 
 
 class AlertsService:
@@ -39,14 +44,18 @@ class AlertsService:
     def __init__(
         self,
         *,
-        store: LeaseStore,
+        store: Outbox,
         config: AlertsConfig,
         environ: Mapping[str, str],
         executor: Executor | None = None,
         poll_interval: float = 1.0,
         metrics: AlertMetrics = NO_ALERT_METRICS,
+        leases: LeaseStore | None = None,
+        lease_ttl: float = LEASE_TTL,
     ) -> None:
         self._store = store
+        self._leases = leases
+        self._lease_ttl = lease_ttl
         self._config = config
         self._environ = environ
         self._executor = executor
@@ -70,12 +79,28 @@ class AlertsService:
             rates=self._config.rates,
             digests=self._config.digests,
             executor=self._executor,
-            lease=Lease(store=self._store, ttl=max(LEASE_TTL, 10 * self._poll_interval)),
+            lease=self._lease(channels),
             metrics=self._metrics,
         )
         self._stop.clear()
         self._task = asyncio.create_task(self._run(self.worker), name="alerts-delivery")
         log.info("alerts_started", channels=sorted(channels), rules=len(self._config.rules))
+
+    def _lease(self, channels: Mapping[str, object]) -> Lease | None:
+        """The delivery lease (`alerts.lease`), when the store keeps leases (both backends do).
+
+        It lasts at least `lease_ttl`, and longer than the slowest channel's send: the holder
+        renews before every send, and a send must end before anyone else may take over.
+        """
+        leases = self._leases
+        if leases is None:
+            try:
+                leases = lease_store(self._store)
+            except ConfigurationError:
+                return None
+        slowest = max((float(getattr(c, "timeout", 0.0)) for c in channels.values()), default=0.0)
+        ttl = max(self._lease_ttl, slowest + SEND_MARGIN, 10 * self._poll_interval)
+        return Lease(store=leases, ttl=ttl)
 
     async def _run(self, worker: DeliveryWorker) -> None:
         while not self._stop.is_set():

@@ -81,7 +81,7 @@ async def deliver(
         WebhookChannel(name="hook", url=Secret(hook_url), secret=Secret(SIGNING)), counter
     )
     # A short lease, so a replacement for a killed holder need not wait long.
-    lease = Lease(store=store, ttl=3.0, settle=0.2) if leased else None
+    lease = Lease(store=store, ttl=3.0) if leased else None
     if lease is not None:
         print(lease.me, flush=True)  # the test checks who ended up holding the lease
     worker = DeliveryWorker(

@@ -6,9 +6,9 @@ import asyncio
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 
 from alerts.channels.webhook import WebhookChannel
 from alerts.delivery import DeliveryWorker
-from alerts.lease import Lease
+from alerts.lease import NAME, Lease
 from alerts.outbox import message_for
 from alerts.secrets import Secret
 from store import open_store
@@ -24,14 +24,15 @@ from tests.alerts.samples import alert
 from tests.alerts.servers import Receiver, http_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
+DEADLINE = 60.0  # generous: conditions are waited on, never slept on
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC) + timedelta(seconds=1)
-
-    def __call__(self) -> datetime:
-        return self.now
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -47,10 +48,10 @@ def _enqueue(store: Any, keys: list[str]) -> None:
     )
 
 
-def _worker(store: Any, rx: Receiver, name: str, clock: Clock) -> DeliveryWorker:
+def _worker(store: Any, rx: Receiver, name: str, ttl: float = 30.0) -> DeliveryWorker:
     hook = WebhookChannel(name="hook", url=Secret(rx.url()), secret=Secret("lease-test-key"))
-    lease = Lease(store=store, me=name, ttl=30, clock=clock, pause=lambda s: None)
-    return DeliveryWorker(outbox=store, channels={"hook": hook}, lease=lease, clock=clock)
+    lease = Lease(store=store, me=name, ttl=ttl)
+    return DeliveryWorker(outbox=store, channels={"hook": hook}, lease=lease)
 
 
 def test_only_the_lease_holder_delivers_and_another_takes_over_when_it_lapses(
@@ -58,15 +59,19 @@ def test_only_the_lease_holder_delivers_and_another_takes_over_when_it_lapses(
 ) -> None:
     """Worker B delivers nothing while A holds the lease; once A stops renewing for ttl, B takes over."""
     store: Any = open_store(db_url)
-    clock = Clock()
-    a, b = _worker(store, rx, "a", clock), _worker(store, rx, "b", clock)
+    a, b = _worker(store, rx, "a"), _worker(store, rx, "b")
     _enqueue(store, ["k1", "k2"])
     assert asyncio.run(a.run_once()).delivered == 2
     _enqueue(store, ["k3"])
-    assert asyncio.run(b.run_once()).delivered == 0
-    clock.now += timedelta(seconds=31)  # A has not renewed for longer than the ttl
-    assert asyncio.run(b.run_once()).delivered == 1
+    assert asyncio.run(b.run_once()).delivered == 0  # A holds the lease for 30 s
+    assert a.lease is not None
+    assert a.lease.holder() == "a"
+    # A's last renewal is for half a second; then it falls silent. B takes over once the lease
+    # lapses by the database's clock, not before.
+    assert Lease(store=store, me="a", ttl=0.5).hold()
+    wait_until(lambda: asyncio.run(b.run_once()).delivered == 1, "B to take over")
     assert asyncio.run(a.run_once()).delivered == 0  # and A now stands aside
+    assert a.lease.holder() == "b"
     assert Counter(r.headers["x-parley-alert-key"] for r in rx.requests) == {
         "k1": 1,
         "k2": 1,
@@ -78,8 +83,7 @@ def test_only_the_lease_holder_delivers_and_another_takes_over_when_it_lapses(
 def test_released_lease_is_taken_at_once(sqlite_url: str, rx: Receiver) -> None:
     """A worker that stops cleanly releases the lease; the next worker need not wait for the ttl."""
     store: Any = open_store(sqlite_url)
-    clock = Clock()
-    a, b = _worker(store, rx, "a", clock), _worker(store, rx, "b", clock)
+    a, b = _worker(store, rx, "a"), _worker(store, rx, "b")
     asyncio.run(a.run_once())
     assert a.lease is not None
     a.lease.release()
@@ -138,19 +142,17 @@ def test_lease_holder_killed_is_replaced_and_nothing_is_lost_or_doubled(
     done = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     store = open_store(sqlite_url)
-    holder = store.get_meta("alerts")["delivery_lease"]["worker"]
+    holder = Lease(store=store).holder()
     store.close()
     assert holder == done.stdout.split()[0] != killed.stdout.split()[0]  # taken over from the dead
     assert Counter(r.headers["x-parley-alert-key"] for r in rx.requests) == dict.fromkeys(keys, 1)
 
 
-def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(
-    sqlite_url: str, rx: Receiver
-) -> None:
+def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(db_url: str, rx: Receiver) -> None:
     """A restarted daemon need not wait for the ttl: a holder on this host whose process is gone is replaced."""
     import socket
 
-    store: Any = open_store(sqlite_url)
+    store: Any = open_store(db_url)
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
@@ -158,17 +160,46 @@ def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(
         check=True,
     )
     ghost = f"{socket.gethostname()}:{dead.stdout.strip()}:deadbeef"
-    clock = Clock()
-    store.put_meta(
-        "alerts", "delivery_lease", {"worker": ghost, "until": clock.now.timestamp() + 3600}
-    )
+    assert store.claim_leases([NAME], ghost, 3600)  # the crashed predecessor's lease, for an hour
     _enqueue(store, ["k1"])
-    assert asyncio.run(_worker(store, rx, "restarted", clock).run_once()).delivered == 1
-    store.put_meta(
-        "alerts",
-        "delivery_lease",
-        {"worker": "other-host:1:x", "until": clock.now.timestamp() + 3600},
-    )
+    assert asyncio.run(_worker(store, rx, "restarted").run_once()).delivered == 1
+    assert store.leases(NAME)[0].holder == "restarted"
+    store.release_leases([NAME], "restarted")
+    assert store.claim_leases([NAME], "other-host:1:x", 3600)  # alive, as far as we can know
     _enqueue(store, ["k2"])
-    assert asyncio.run(_worker(store, rx, "restarted", clock).run_once()).delivered == 0
+    assert asyncio.run(_worker(store, rx, "restarted").run_once()).delivered == 0
     store.close()
+
+
+def test_two_workers_racing_for_a_free_lease_never_both_hold_it(db_url: str) -> None:
+    """Many rounds of two workers taking the lease at the same moment: exactly one wins each time."""
+    import threading
+
+    stores: list[Any] = [open_store(db_url), open_store(db_url)]
+    try:
+        for round_ in range(20):
+            leases = [Lease(store=s, me=f"w{i}-{round_}", ttl=30) for i, s in enumerate(stores)]
+            barrier = threading.Barrier(2)
+            won: list[bool] = [False, False]
+
+            def take(
+                i: int,
+                leases: list[Lease] = leases,
+                won: list[bool] = won,
+                barrier: threading.Barrier = barrier,
+            ) -> None:
+                barrier.wait()
+                won[i] = leases[i].hold()
+
+            threads = [threading.Thread(target=take, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert won.count(True) == 1, won
+            winner = leases[won.index(True)]
+            assert winner.holder() == winner.me
+            winner.release()
+    finally:
+        for s in stores:
+            s.close()

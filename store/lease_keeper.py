@@ -1,0 +1,231 @@
+"""Holding leases over time: one lease for a singleton (`SingleLease`), a fair share of many
+(`ShareKeeper`). Both sit on the `LeaseStore` port and call it synchronously: callers in an event
+loop run them on their store thread.
+
+`SingleLease` is for work one process at a time does (a projector, the alert worker): `hold()`
+takes or renews it, `release()` gives it up at once on a clean stop.
+
+`ShareKeeper` divides a group of named items (the sources to poll) between the live processes:
+each `round()` (every `ttl / 3` seconds) renews, in one statement, the process's membership lease
+and every item lease it holds; reads the group's leases in one query; then
+
+- counts the live members `m` (unexpired membership leases, this process included) and takes its
+  fair share, `ceil(items / m)` (`fair_share`);
+- holding more than that, it releases the surplus (never an item in hand: `busy`), so a daemon
+  that joins gets work at its next round;
+- holding fewer, it claims free items (missing or expired leases), up to the share, in an order
+  of its own (rendezvous hashing on its holder name), so daemons that start together mostly ask
+  for different items; a lost compare-and-set is simply retried at the next round.
+
+Both take back at once, on their first attempt only, a lease whose holder ran on this host under
+a process that no longer exists (a daemon restarted after a crash); otherwise a dead holder's
+leases are taken over when they expire. `holds(item)` is true only while the lease was renewed
+less than `ttl - margin` seconds ago by this process's monotonic clock, which runs no faster than
+the database's: so a process that cannot renew (database down, process stalled) stops working
+on an item before anyone else may take it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from store.lease import LeaseInfo, dead_here, holder_id
+from store.ports import LeaseStore
+
+log = structlog.get_logger("store.lease")
+
+DEFAULT_TTL = 15.0
+"""Seconds a lease lasts without renewal; holders renew every third of it."""
+
+
+def fair_share(items: int, members: int) -> int:
+    """The most items one of `members` live processes takes: `ceil(items / members)`."""
+    return math.ceil(items / max(1, members))
+
+
+def _rank(holder: str, item: str) -> str:
+    """This holder's preference for `item` (rendezvous hashing): lower is preferred."""
+    return hashlib.blake2b(f"{holder}\x00{item}".encode(), digest_size=8).hexdigest()
+
+
+@dataclass(kw_only=True)
+class SingleLease:
+    """One named lease, held by at most one process at a time. Construction does no I/O."""
+
+    store: LeaseStore
+    name: str
+    ttl: float = DEFAULT_TTL
+    me: str = field(default_factory=holder_id)
+    monotonic: Callable[[], float] = time.monotonic
+    token: int | None = field(default=None, init=False)  # the tenure's fencing token while held
+    _until: float = field(default=0.0, init=False)
+    _tried: bool = field(default=False, init=False)
+
+    def hold(self) -> bool:
+        """Take or renew the lease; True when this process holds it for the next `ttl` seconds.
+
+        Raises `StoreError` when the database cannot be asked (the lease is then not renewed).
+        """
+        replacing: list[str] = []
+        if not self._tried:  # first attempt: a dead predecessor on this host holds nothing
+            self._tried = True
+            replacing = [
+                lease.holder
+                for lease in self.store.leases(self.name)
+                if lease.name == self.name and lease.live and lease.holder != self.me
+                if dead_here(lease.holder)
+            ]
+        started = self.monotonic()
+        got = self.store.claim_leases([self.name], self.me, self.ttl, replacing=replacing)
+        held = bool(got)
+        if held and self.token != got[0].token:
+            log.info("lease_taken", lease=self.name, holder=self.me, token=got[0].token)
+        elif not held and self.token is not None:
+            log.warning("lease_lost", lease=self.name, holder=self.me)
+        self.token = got[0].token if held else None
+        self._until = started + self.ttl if held else 0.0
+        return held
+
+    @property
+    def held(self) -> bool:
+        """True while the last `hold()` succeeded less than `ttl` seconds ago."""
+        return self.token is not None and self.monotonic() < self._until
+
+    def release(self) -> None:
+        """Give the lease up now (a clean stop), so another process need not wait for `ttl`."""
+        self.token, self._until = None, 0.0
+        self.store.release_leases([self.name], self.me)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoundResult:
+    """What a `ShareKeeper.round()` changed: items gained and lost, and the share it aimed at."""
+
+    gained: frozenset[str] = frozenset()
+    lost: frozenset[str] = frozenset()
+    share: int = 0
+    members: int = 1
+
+
+@dataclass(kw_only=True)
+class ShareKeeper:
+    """This process's fair share of the items of one group. Construction does no I/O."""
+
+    store: LeaseStore
+    group: str  # e.g. "sources": items are leased as "sources/NAME", members as "sources.members/HOLDER"
+    items: Sequence[str]
+    ttl: float = DEFAULT_TTL
+    margin: float | None = None  # stop working this long before the lease would lapse; ttl/3
+    me: str = field(default_factory=holder_id)
+    monotonic: Callable[[], float] = time.monotonic
+    held: set[str] = field(default_factory=set, init=False)
+    _until: float = field(default=0.0, init=False)
+    _rounds: int = field(default=0, init=False)
+
+    @property
+    def renew_every(self) -> float:
+        """Seconds between rounds: a third of the ttl."""
+        return self.ttl / 3
+
+    def _lease(self, item: str) -> str:
+        return f"{self.group}/{item}"
+
+    def _member(self) -> str:
+        return f"{self.group}.members/{self.me}"
+
+    def holds(self, item: str) -> bool:
+        """True when this process holds `item` and its lease is safely far from lapsing."""
+        margin = self.ttl / 3 if self.margin is None else self.margin
+        return item in self.held and self.monotonic() < self._until - margin
+
+    def round(self, busy: Collection[str] = ()) -> RoundResult:
+        """Renew, then take or give up items towards the fair share. `busy` items are not given up.
+
+        Raises `StoreError` when the database cannot be asked; what was held stays held (by the
+        local clock) until its lease would lapse, and the next round tries again.
+        """
+        first = self._rounds == 0
+        self._rounds += 1
+        before = set(self.held)
+        started = self.monotonic()
+        renewed = self.store.claim_leases(
+            [self._member(), *(self._lease(i) for i in self.held)], self.me, self.ttl
+        )
+        if any(lease.name == self._member() for lease in renewed):
+            self._until = started + self.ttl
+        prefix = f"{self.group}/"
+        self.held = {
+            lease.name[len(prefix) :] for lease in renewed if lease.name.startswith(prefix)
+        }
+        leases = self.store.leases(self.group)
+        dead = self._dead(leases) if first else set()
+        members = {
+            lease.holder
+            for lease in leases
+            if lease.name.startswith(f"{self.group}.members/")
+            and lease.live
+            and lease.holder not in dead
+        } | {self.me}
+        share = fair_share(len(self.items), len(members))
+        if len(self.held) > share:
+            self._shed(len(self.held) - share, busy)
+        elif len(self.held) < share:
+            taken = {
+                lease.name[len(prefix) :]
+                for lease in leases
+                if lease.name.startswith(prefix) and lease.live and lease.holder not in dead
+            }
+            free = [i for i in self.items if i not in self.held and i not in taken]
+            free.sort(key=lambda item: _rank(self.me, item))
+            wanted = free[: share - len(self.held)]
+            if wanted:
+                got = self.store.claim_leases(
+                    [self._lease(i) for i in wanted], self.me, self.ttl, replacing=dead
+                )
+                # Their leases run from `started`, later than the renewal's: `_until` stays.
+                self.held |= {lease.name[len(prefix) :] for lease in got}
+        result = RoundResult(
+            gained=frozenset(self.held - before),
+            lost=frozenset(before - self.held),
+            share=share,
+            members=len(members),
+        )
+        if result.gained or result.lost:
+            log.info(
+                "leases_changed",
+                group=self.group,
+                holder=self.me,
+                held=len(self.held),
+                share=share,
+                members=len(members),
+                gained=len(result.gained),
+                lost=len(result.lost),
+            )
+        return result
+
+    def _dead(self, leases: Sequence[LeaseInfo]) -> set[str]:
+        holders = {lease.holder for lease in leases if lease.live and lease.holder != self.me}
+        return {holder for holder in holders if dead_here(holder)}
+
+    def _shed(self, count: int, busy: Collection[str]) -> None:
+        idle = sorted(
+            (i for i in self.held if i not in busy),
+            key=lambda item: _rank(self.me, item),
+            reverse=True,  # give up the items this process least prefers
+        )[:count]
+        if idle:
+            self.held -= set(idle)
+            self.store.release_leases([self._lease(i) for i in idle], self.me)
+
+    def release_all(self) -> None:
+        """Give up every item and the membership now (a clean stop)."""
+        items, self.held, self._until = sorted(self.held), set(), 0.0
+        if items:
+            self.store.release_leases([self._lease(i) for i in items], self.me)
+        self.store.release_leases([self._member()], self.me, forget=True)
