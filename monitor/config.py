@@ -145,6 +145,7 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict, repr=False)
     log_level: str = "INFO"
     parse_workers: int = 0  # worker processes for parsing pages; 0 parses in the daemon itself
+    lease_ttl: float = 15.0  # seconds a daemon's leases (sources, views, alerts) last unrenewed
     service: ServiceConfig = field(default_factory=ServiceConfig)
 
     def source(self, name: str) -> SourceConfig:
@@ -298,12 +299,15 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
     level = r.string(log, "level", "log", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise r.fail("log.level", f"{level!r} is not DEBUG, INFO, WARNING or ERROR")
-    daemon = r.table(data, "daemon", {"parse_workers"})
+    daemon = r.table(data, "daemon", {"parse_workers", "lease_ttl"})
     workers = daemon.get("parse_workers", 0)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 64:
         raise r.fail(
             "daemon.parse_workers", f"must be a whole number from 0 to 64, not {workers!r}"
         )
+    lease_ttl = r.number(daemon, "lease_ttl", "daemon", 15.0, duration=True)
+    if lease_ttl < 1:
+        raise r.fail("daemon.lease_ttl", f"must be at least 1 second, not {lease_ttl:g}")
     service = _service(r, r.table(data, "service", _SERVICE_KEYS))
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
@@ -323,6 +327,7 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
         alerts=alerts,
         log_level=level,
         parse_workers=workers,
+        lease_ttl=lease_ttl,
         service=service,
     )
 
