@@ -38,6 +38,7 @@ __all__ = [
 # Kinds a source may name; "rss" and "atom" are read by the same feed parser as "feed".
 SOURCE_KINDS = ("feed", "rss", "atom", "liveblog", "html", "jsonfeed")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+DEFAULT_LISTEN = "127.0.0.1:9107"  # [service] listen when the file does not say
 ENV_DATABASE_URL = "PARLEY_DATABASE_URL"
 ENV_SMTP_PASSWORD = "PARLEY_SMTP_PASSWORD"  # noqa: S105  (the variable's name, not a secret)
 ENV_SLACK_WEBHOOK_URL = "PARLEY_SLACK_WEBHOOK_URL"
@@ -109,14 +110,18 @@ class HttpConfig:
 class ServiceConfig:
     """The `[service]` endpoints of `parley run`: /healthz, /readyz and /metrics.
 
-    `listen` is (host, port), or None when the endpoints are off. `/readyz` answers 503 when the
-    views are more than `max_lag` events behind the head of the log, or when the database does
-    not answer within `check_timeout` seconds.
+    `listen` is (host, port), or None when the endpoints are off (the default of a `Settings`
+    built in code; a config file gets 127.0.0.1:9107 unless it says otherwise). `/readyz`
+    answers 503 when the views are more than `max_lag` events behind the head of the log, or
+    when the database does not answer within `check_timeout` seconds. `required`: the address
+    was asked for (in the file or with --listen), so failing to bind it stops `parley run`;
+    a default address already in use (another daemon on this machine) is only a warning.
     """
 
-    listen: tuple[str, int] | None = ("127.0.0.1", 9107)
+    listen: tuple[str, int] | None = None
     max_lag: int = 1000
     check_timeout: float = 5.0
+    required: bool = True
 
 
 def parse_listen(value: str) -> tuple[str, int] | None:
@@ -226,7 +231,7 @@ def _http(r: Reader, table: Mapping[str, Any]) -> HttpConfig:
 
 def _service(r: Reader, table: Mapping[str, Any]) -> ServiceConfig:
     d = ServiceConfig()
-    raw = table.get("listen", "127.0.0.1:9107")
+    raw = table.get("listen", DEFAULT_LISTEN)
     if raw is False:
         raw = "off"
     if not isinstance(raw, str):
@@ -241,7 +246,9 @@ def _service(r: Reader, table: Mapping[str, Any]) -> ServiceConfig:
     timeout = r.number(table, "check_timeout", "service", d.check_timeout, duration=True)
     if timeout <= 0:
         raise r.fail("service.check_timeout", "must be a positive duration")
-    return ServiceConfig(listen=listen, max_lag=max_lag, check_timeout=timeout)
+    return ServiceConfig(
+        listen=listen, max_lag=max_lag, check_timeout=timeout, required="listen" in table
+    )
 
 
 def _source(r: Reader, raw: object, index: int, defaults: Schedule) -> SourceConfig:
