@@ -285,14 +285,27 @@ def parse_settings(text: str, *, path: str, env: Mapping[str, str]) -> Settings:
 
     Raises `ConfigError` naming the file, line and key of the first mistake.
     """
+    return settings_from_data(read_toml(text, path=path), Reader(path, text), env=env)
+
+
+def read_toml(text: str, *, path: str) -> dict[str, Any]:
+    """The parsed TOML document; raises `ConfigError` naming the file, line and column of a
+    syntax error (the TOML reader stops at the first one)."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         where = f"{path}:{m.group(1)}:{m.group(2)}" if m else path
         raise ConfigError(f"{where}: not valid TOML: {reason}") from None
-    r = Reader(path, text)
+
+
+def settings_from_data(data: Mapping[str, Any], r: Reader, *, env: Mapping[str, str]) -> Settings:
+    """`Settings` from a parsed document; `r` reads the file's text to name lines in errors.
+
+    `monitor.config_check` also calls it on parts of a document, to find every mistake.
+    """
+    path = r.path
     for key in data:
         if key not in _TOP_KEYS:
             raise r.fail(key, f"unknown section (expected one of: {', '.join(sorted(_TOP_KEYS))})")
