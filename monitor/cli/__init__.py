@@ -6,6 +6,7 @@ from monitor.cli import (  # noqa: F401  (imported for their @app.command regist
     alerts_cmd,
     audit_cmd,
     claims_cmd,
+    config_cmd,
     daemon_cmd,
     simulate_cmd,
     store_cmd,
