@@ -242,18 +242,21 @@ def views_diff(
     before = copy.deepcopy(state.emitted)  # the fold goes on from this state
     touched: dict[tuple[str, str], list[int]] = {}
     counts: dict[tuple[str, str], int] = {}
+    after: dict[tuple[str, str], Any] = {}  # each touched row's last change: the row at the end
     if to_position > from_position:
         for event in store.read(from_position + 1, to_position=to_position, batch_size=BATCH_SIZE):
             state, changes = projection.apply(state, event)
             for change in changes:
                 ident = (change.view, change.key)
+                after[ident] = change.row
                 counts[ident] = counts.get(ident, 0) + 1
                 listed = touched.setdefault(ident, [])
                 if len(listed) < EVENTS_PER_ROW and (not listed or listed[-1] != event.position):
                     listed.append(event.position)
     out: list[RowDiff] = []
     for ident in sorted(touched):
-        old, new = before.get(ident), state.emitted.get(ident)
+        # from the change, not the state: a row that can no longer change leaves the state
+        old, new = before.get(ident), after[ident]
         if old == new:
             continue
         out.append(

@@ -4,22 +4,31 @@
     views = replay_into(store, target, projection, to_position=1200)         # a separate database
     differences = compare_views(live=read_views(store), rebuilt=views)
 
+    with RowStore() as rows:                                                 # memory flat
+        fold_state(store, projection, to_position=head, rows=rows)
+        text = "".join(dump_chunks(VIEWS, rows.rows))                        # == dump_views(...)
+
 A replay never sends an alert: the fold runs without the alerts' outbox hook, and an in-memory
 replay writes nothing at all. `replay_into` copies the log (verified on arrival, see
 `store.copy`) into the target and rebuilds the views there from an empty state, so the target is a
 self-contained audit copy: its own log, its own views, checkable with `parley verify`.
 
 `dump_views` gives the canonical bytes of a set of views: replaying the same log twice gives the
-same bytes, and `digest` their SHA-256.
+same bytes, and `digest` their SHA-256. `dump_chunks` gives the same text a row at a time, from
+rows kept on disk (`monitor.audit.rows.RowStore`), so a long replay never holds every row at
+once: the rows are collected from the projection's row changes, as the live runner stores them,
+not from its state (an exchange row that can no longer change leaves the state but stays in the
+views).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from monitor.audit.rows import RowStore
 from monitor.views import PROJECTION, check_views
 from monitor.views.projection import NegotiationProjection
 from monitor.views.state import ViewState
@@ -29,6 +38,7 @@ from store.ports import EventStore
 
 Views = dict[str, dict[str, list[dict[str, Any]]]]
 Progress = Callable[[int, int], None]  # (events done, events in all)
+RowsOf = Callable[[str], Iterable[dict[str, Any]]]  # a view's rows, sorted by key
 
 BATCH_SIZE = 5_000
 
@@ -41,11 +51,15 @@ def fold_state(
     from_state: tuple[int, ViewState] | None = None,
     progress: Progress | None = None,
     every: int = 1_000,
+    rows: RowStore | None = None,
+    flush_every: int = BATCH_SIZE,
 ) -> ViewState:
     """The projection's state just after `to_position`, folded in memory from position 1.
 
     `from_state=(position, state)` continues an earlier fold instead (the state is updated in
-    place). Writes nothing. Raises what reading the log and the projection raise.
+    place). With `rows`, every row change goes there (flushed to its file every `flush_every`
+    events): the views themselves, which the state alone does not hold. Writes nothing else.
+    Raises what reading the log and the projection raise.
     """
     start, state = from_state if from_state is not None else (0, projection.initial_state())
     total = max(0, to_position - start)
@@ -54,23 +68,25 @@ def fold_state(
         progress(0, total)
     apply = projection.apply
     for event in store.read(start + 1, to_position=to_position, batch_size=BATCH_SIZE):
-        state, _ = apply(state, event)
+        state, changes = apply(state, event)
         done += 1
+        if rows is not None:
+            if changes:
+                rows.apply(changes)
+            if done % flush_every == 0:
+                rows.flush()
         if progress is not None and done % every == 0:
             progress(done, total)
+    if rows is not None:
+        rows.flush()
     if progress is not None:
         progress(done, total)
     return state
 
 
-def views_of(state: ViewState, views: Iterable[str] = ()) -> Views:
-    """The rows a state renders, shaped as `monitor.views.read_views` returns them."""
-    names = check_views(views)
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    for (view, _key), row in sorted(state.emitted.items()):
-        if view in rows:
-            rows[view].append(row)
-    return {name: {"rows": rows[name]} for name in names}
+def views_of(rows: RowStore, views: Iterable[str] = ()) -> Views:
+    """The rows `rows` holds, shaped as `monitor.views.read_views` returns them (all in memory)."""
+    return {name: {"rows": list(rows.rows(name))} for name in check_views(views)}
 
 
 def fold_views(
@@ -81,9 +97,13 @@ def fold_views(
     views: Iterable[str] = (),
     progress: Progress | None = None,
 ) -> Views:
-    """The views just after `to_position`, rebuilt in memory from an empty state (writes nothing)."""
-    state = fold_state(store, projection, to_position=to_position, progress=progress)
-    return views_of(state, views)
+    """The views just after `to_position`, rebuilt from an empty state (writes nothing of the store's).
+
+    The result holds every row; `parley replay` streams them from a `RowStore` instead.
+    """
+    with RowStore() as rows:
+        fold_state(store, projection, to_position=to_position, progress=progress, rows=rows)
+        return views_of(rows, views)
 
 
 def replay_into(
@@ -128,6 +148,44 @@ def digest(views: Views) -> str:
     return hashlib.sha256(dump_views(views).encode()).hexdigest()
 
 
+_ROW_INDENT = "\n   "  # a row sits three levels deep: {view: {"rows": [row]}}
+
+
+def dump_chunks(views: Iterable[str], rows_of: RowsOf) -> Iterator[str]:
+    """`dump_views` of the named views, a row at a time: the same text, joined.
+
+    `rows_of(view)` gives a view's rows sorted by key (`RowStore.rows`, or a list's iterator);
+    only one row is encoded at a time, so the text can go to a file or a hash without ever being
+    whole in memory.
+    """
+    names = sorted(set(views))
+    if not names:
+        yield "{}\n"
+        return
+    yield "{"
+    for i, name in enumerate(names):
+        yield (
+            ("\n " if i == 0 else ",\n ")
+            + json.dumps(name, ensure_ascii=False)
+            + ': {\n  "rows": ['
+        )
+        empty = True
+        for row in rows_of(name):
+            text = json.dumps(row, sort_keys=True, ensure_ascii=False, indent=1)
+            yield ("\n   " if empty else ",\n   ") + text.replace("\n", _ROW_INDENT)
+            empty = False
+        yield "]\n }" if empty else "\n  ]\n }"
+    yield "\n}\n"
+
+
+def digest_chunks(chunks: Iterable[str]) -> str:
+    """SHA-256 (hex) of the UTF-8 text `chunks` join to: `digest` of streamed views."""
+    sha = hashlib.sha256()
+    for chunk in chunks:
+        sha.update(chunk.encode())
+    return sha.hexdigest()
+
+
 def live_position(store: EventStore, projection: str = PROJECTION) -> int:
     """The position the live views were last committed at (0 when never built)."""
     return store.checkpoint(projection)[0]
@@ -135,19 +193,38 @@ def live_position(store: EventStore, projection: str = PROJECTION) -> int:
 
 def compare_views(*, live: Views, rebuilt: Views) -> list[str]:
     """Readable differences between two sets of views ([] when they are equal), sorted."""
-    out: list[str] = []
-    for view in sorted(set(live) | set(rebuilt)):
-        a = {str(r["key"]): r for r in live.get(view, {}).get("rows", [])}
-        b = {str(r["key"]): r for r in rebuilt.get(view, {}).get("rows", [])}
-        for key in sorted(set(a) | set(b)):
-            if key not in b:
-                out.append(f"{view} [{key}]: in the live views only")
-            elif key not in a:
-                out.append(f"{view} [{key}]: in the replay only")
-            elif a[key] != b[key]:
-                for path, x, y in field_differences(a[key], b[key]):
-                    out.append(f"{view} [{key}] {path}: live {_short(x)} != replay {_short(y)}")
-    return out
+
+    def sorted_rows(views: Views) -> RowsOf:
+        def rows_of(view: str) -> list[dict[str, Any]]:
+            rows = views.get(view, {}).get("rows", [])
+            return sorted(rows, key=lambda r: str(r["key"]))
+
+        return rows_of
+
+    return list(
+        compare_rows(set(live) | set(rebuilt), live=sorted_rows(live), rebuilt=sorted_rows(rebuilt))
+    )
+
+
+def compare_rows(views: Iterable[str], *, live: RowsOf, rebuilt: RowsOf) -> Iterator[str]:
+    """`compare_views` over rows given view by view, sorted by key (one row of each side at a time)."""
+    for view in sorted(set(views)):
+        a_rows, b_rows = iter(live(view)), iter(rebuilt(view))
+        a, b = next(a_rows, None), next(b_rows, None)
+        while a is not None or b is not None:
+            a_key = None if a is None else str(a["key"])
+            b_key = None if b is None else str(b["key"])
+            if b_key is None or (a_key is not None and a_key < b_key):
+                yield f"{view} [{a_key}]: in the live views only"
+                a = next(a_rows, None)
+            elif a_key is None or b_key < a_key:
+                yield f"{view} [{b_key}]: in the replay only"
+                b = next(b_rows, None)
+            else:
+                if a != b:
+                    for path, x, y in field_differences(a, b):
+                        yield f"{view} [{a_key}] {path}: live {_short(x)} != replay {_short(y)}"
+                a, b = next(a_rows, None), next(b_rows, None)
 
 
 def field_differences(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -122,10 +122,11 @@ def replay_command(  # noqa: PLR0917  (typer maps each option to one parameter)
     Never touches the live views and never sends an alert. Prints the rebuilt views' digest:
     replaying the same log gives the same digest, byte for byte.
     """
-    from monitor.audit.replay import compare_views, digest, dump_views, fold_views, replay_into
+    from monitor.audit.replay import compare_rows, fold_state, replay_into
+    from monitor.audit.rows import RowStore
     from monitor.claims import load_pack
     from monitor.errors import InputError
-    from monitor.views import build_projection, read_views
+    from monitor.views import VIEWS, build_projection
     from store import open_store
     from store.url import parse_url
 
@@ -139,31 +140,56 @@ def replay_command(  # noqa: PLR0917  (typer maps each option to one parameter)
             "one (to rebuild the live views in place, use `parley views --rebuild`)"
         )
     projection = build_projection(load_pack(actor_files=actors or (), rules_dirs=rules or ()))
-    with open_store(ctx.obj.db_url) as store:
+    with ExitStack() as stack:
+        store = stack.enter_context(open_store(ctx.obj.db_url))
+        rebuilt = stack.enter_context(RowStore())
         head = store.head().position
         position = _target_position(store, check=check, to=to, as_of=as_of, name=projection.name)
         with progress_bar("replay") as tick:
             if into is None:
-                views = fold_views(store, projection, to_position=position, progress=tick)
+                fold_state(store, projection, to_position=position, progress=tick, rows=rebuilt)
+                rows_of: Callable[[str], Iterable[dict[str, Any]]] = rebuilt.rows
             else:
-                with open_store(into) as target:
-                    views = replay_into(
-                        store, target, projection, to_position=position, progress=tick
-                    )
-        live = read_views(store) if check else None
-    rows = {name: len(content["rows"]) for name, content in views.items()}
-    typer.echo(
-        f"replayed positions 1..{position} of {head}"
-        + (f" into {parse_url(into).display}" if into else " (in memory)")
-    )
-    typer.echo("rows: " + ", ".join(f"{name} {n}" for name, n in rows.items()))
-    typer.echo(f"views digest: sha256:{digest(views)}")
+                target = stack.enter_context(open_store(into))
+                replay_into(store, target, projection, to_position=position, progress=tick)
+                rows_of = _stored_rows(target, projection.name)
+        typer.echo(
+            f"replayed positions 1..{position} of {head}"
+            + (f" into {parse_url(into).display}" if into else " (in memory)")
+        )
+        _report(rows_of, out)
+        if check:
+            differences = list(
+                compare_rows(VIEWS, live=_stored_rows(store, projection.name), rebuilt=rows_of)
+            )
+            _report_check(differences, position)
+
+
+def _stored_rows(store: EventStore, projection: str) -> Callable[[str], Iterable[dict[str, Any]]]:
+    """A view's stored rows, sorted by key (one view in memory at a time)."""
+
+    def rows_of(view: str) -> Iterable[dict[str, Any]]:
+        return (dict(row) for row in store.view_rows(projection, view))
+
+    return rows_of
+
+
+def _report(rows_of: Callable[[str], Iterable[dict[str, Any]]], out: Path | None) -> None:
+    """Row counts, the digest of the views' canonical JSON, and the JSON itself with --out."""
+    from monitor.audit.replay import digest_chunks, dump_chunks
+    from monitor.views import VIEWS
+
+    counts = {name: sum(1 for _ in rows_of(name)) for name in VIEWS}
+    typer.echo("rows: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    typer.echo(f"views digest: sha256:{digest_chunks(dump_chunks(VIEWS, rows_of))}")
     if out is not None:
-        out.write_text(dump_views(views), encoding="utf-8")
+        with out.open("w", encoding="utf-8") as f:
+            f.writelines(dump_chunks(VIEWS, rows_of))
         typer.echo(f"wrote {out}")
-    if live is None:
-        return
-    differences = compare_views(live=live, rebuilt=views)
+
+
+def _report_check(differences: list[str], position: int) -> None:
+    """`--check`'s verdict: ok, or the differences and exit 1."""
     if not differences:
         built = "" if position else " (no live views yet: `parley views` builds them)"
         typer.echo(f"check: ok, the live views at position {position} equal the replay{built}")
