@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from monitor.views.firmness import ACT, READY
 from monitor.views.mentions import Mention
 
 Agg = dict[str, Any]
@@ -28,7 +29,7 @@ PROVENANCE_CAP = 10
 
 def empty_base() -> Agg:
     """The aggregate of no mentions."""
-    return {"n": 0, "first": None, "last": None, "attrs": {}, "recent": []}
+    return {"n": 0, "acts": 0, "ready": 0, "first": None, "last": None, "attrs": {}, "recent": []}
 
 
 def _value_key(value: Any) -> str:
@@ -36,8 +37,14 @@ def _value_key(value: Any) -> str:
 
 
 def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:
-    """Count a mention: first and last seen (with their quotes), latest value of each attribute, provenance."""
+    """Count a mention: how firm, first and last seen (with their quotes), latest value of each
+    attribute, provenance."""
     agg["n"] += 1
+    firm = m.get("firm", ACT)
+    if firm == ACT:
+        agg["acts"] += 1
+    elif firm == READY:
+        agg["ready"] += 1
     stamp = [m["t"], m["pos"], m["quote"], m["actor"]]
     if agg["first"] is None or stamp < agg["first"]:
         agg["first"] = stamp

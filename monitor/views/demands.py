@@ -3,6 +3,7 @@
 Key: `ACTOR|TOPIC|COUNTERPART`, the counterpart being the one other party a demand names, or `*`
 when it names none (or several). Status: `met` when another actor (the counterpart, if one is
 named) agreed to or carried out the topic, else `rejected` when one rejected it, else `open`.
+A row is shown once something firm stands behind it (`monitor.views.firmness`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from monitor.claims.model import Claim
 from monitor.views.aggregate import Bucket, add_base, empty_base, render_base
+from monitor.views.firmness import shown
 from monitor.views.mentions import is_concrete_topic
 from monitor.views.responses import Signature
 
@@ -41,10 +43,17 @@ def topic_of(key: str) -> str:
     return key.split("|")[1]
 
 
+def actor_topic(key: str) -> tuple[str, str]:
+    """The actor and topic parts of a row key."""
+    actor, topic, _ = key.split("|")
+    return actor, topic
+
+
 def render(key: str, bucket: Bucket, responses: Responses) -> dict[str, Any] | None:
-    """The row as `parley views` shows it, or None when no mention is left."""
+    """The row as `parley views` shows it, or None when no mention is left or nothing firm stands
+    behind it (`monitor.views.firmness`)."""
     agg = bucket["agg"]
-    if agg["n"] == 0:
+    if agg["n"] == 0 or not shown(agg):
         return None
     actor, topic, other = key.split("|")
     relevant = [(a, kind) for a, kind, _ in responses if a != actor and (other in (ANYONE, a))]

@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.claims.model import Claim
 from monitor.posts import Post
+from monitor.views.firmness import ACT
 
 Mention = dict[str, Any]
 
@@ -50,10 +51,12 @@ def claim_order(claim: Claim) -> tuple[Any, ...]:
     return (claim.span[0], claim.span[1], claim.kind, claim.actor, claim.topic, claim.parties)
 
 
-def new_mention(claim: Claim, *, t: int, pos: int, source: str) -> Mention:
-    """The mention one claim makes, stamped with the post's time and the event's position."""
+def new_mention(claim: Claim, *, t: int, pos: int, source: str, firm: int = ACT) -> Mention:
+    """The mention one claim makes, stamped with the post's time, the event's position and how
+    firmly the claim states its position (`monitor.views.firmness`)."""
     return {
         "kind": claim.kind,
+        "firm": firm,
         "actor": claim.actor,
         "parties": sorted({*claim.parties, claim.actor}),
         "attrs": dict(claim.attrs),
@@ -68,8 +71,10 @@ def new_mention(claim: Claim, *, t: int, pos: int, source: str) -> Mention:
 def merge_into(first: Mention, later: Mention) -> None:
     """Fold a repeat of the same claim in the same post (title and body) into the first one.
 
-    The post still counts once; attributes the first statement lacked are taken from the repeat.
+    The post still counts once; attributes the first statement lacked are taken from the repeat,
+    and the firmer of the two statements is what the mention stands for.
     """
+    first["firm"] = max(first.get("firm", ACT), later.get("firm", ACT))
     attrs = first["attrs"]
     for key, value in later["attrs"].items():
         attrs.setdefault(key, value)
@@ -83,18 +88,21 @@ def group_claims(
     t: int,
     pos: int,
     source: str,
+    firm: Sequence[int] | None = None,
 ) -> dict[str, list[tuple[Any, Mention]]]:
     """For each group, the claims under each key `keys_of[group](claim)` gives, one merged mention
-    per key, key-sorted.
+    per key, key-sorted. `firm` gives each claim's firmness, in the order of `claims`.
 
     This is where a claim repeated in a post's title and body becomes one mention.
     """
+    claims = list(claims)
+    levels = list(firm) if firm is not None else [ACT] * len(claims)
     out: dict[str, dict[Any, Mention]] = {group: {} for group in keys_of}
-    for claim in sorted(claims, key=claim_order):
+    for claim, level in sorted(zip(claims, levels, strict=True), key=lambda c: claim_order(c[0])):
         for group, key_fn in keys_of.items():
             found = out[group]
             for key in key_fn(claim):
-                mention = new_mention(claim, t=t, pos=pos, source=source)
+                mention = new_mention(claim, t=t, pos=pos, source=source, firm=level)
                 if key in found:
                     merge_into(found[key], mention)
                 else:

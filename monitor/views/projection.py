@@ -29,6 +29,7 @@ from monitor.views.aggregate import (
     new_bucket,
 )
 from monitor.views.errors import ViewError
+from monitor.views.firmness import READINESS_RULES, STANCE_RULES, firmness, shown
 from monitor.views.mentions import Mention, group_claims, merge_into, post_key, post_time
 from monitor.views.state import FORMAT, VIEWS, ViewState
 from store.records import JSONValue, RecordedEvent, RowChange
@@ -70,7 +71,9 @@ class NegotiationProjection:
     be deterministic. `revision_window` is how many of the newest posts can still be revised or
     withdrawn with effect; `agree_window_days` how far apart two agreements may be seen and still
     be one exchange; `fulfil_window_days` how long after its last agreement an exchange can still
-    be carried out. Changing any of them changes the views: rebuild them after a change.
+    be carried out; `stance_rules` and `readiness_rules` the cues (claim `rule` names) that state
+    a position less than firmly (`monitor.views.firmness`). Changing any of them changes the
+    views: rebuild them after a change.
     """
 
     def __init__(
@@ -81,6 +84,8 @@ class NegotiationProjection:
         revision_window: int = 2_000,
         agree_window_days: int = 7,
         fulfil_window_days: int = 60,
+        stance_rules: Iterable[str] = STANCE_RULES,
+        readiness_rules: Iterable[str] = READINESS_RULES,
     ) -> None:
         if revision_window < 1:
             raise ValueError("revision_window must be at least 1")
@@ -89,10 +94,14 @@ class NegotiationProjection:
         self._window = revision_window
         self._agree = agree_window_days * DAY
         self._fulfil = fulfil_window_days * DAY
+        self._stance = frozenset(stance_rules)
+        self._readiness = frozenset(readiness_rules)
         self.options = {
             "revision_window": revision_window,
             "agree_window_days": agree_window_days,
             "fulfil_window_days": fulfil_window_days,
+            "stance_rules": sorted(self._stance),
+            "readiness_rules": sorted(self._readiness),
         }
         self._handlers: dict[str, Callable[[ViewState, RecordedEvent, _Touched], None]] = {
             "PostPublished": self._on_post,
@@ -155,8 +164,26 @@ class NegotiationProjection:
         elif view == demands.VIEW:
             row = demands.render(key, bucket, state.topic_sig.get(demands.topic_of(key), ()))
         else:
-            row = proposals.render(key, bucket, state.topic_sig.get(proposals.topic_of(key), ()))
+            row = proposals.render(
+                key,
+                bucket,
+                state.topic_sig.get(proposals.topic_of(key), ()),
+                demanded=self._demands_itself(state, key),
+            )
         return None if row is None else {"key": key, **row}
+
+    @staticmethod
+    def _demands_itself(state: ViewState, proposal_key: str) -> bool:
+        """True when the proposal's actor has a shown demand row on the same topic."""
+        actor, topic = proposal_key.split("|")
+        table = state.table(demands.VIEW)
+        prefix = f"{actor}|{topic}|"
+        for group, key in state.by_topic.get(topic, ()):
+            if group == demands.VIEW and key.startswith(prefix):
+                agg = table[key]["agg"]
+                if agg["n"] and shown(agg):
+                    return True
+        return False
 
     # Event handlers ------------------------------------------------------------------------
     def _on_post(self, state: ViewState, event: RecordedEvent, touched: _Touched) -> None:
@@ -178,10 +205,17 @@ class NegotiationProjection:
         newest = state.data["newest"]
         state.data["newest"] = t if newest is None else max(newest, t)
         claims = [c for c in self._extract(ev.post) if c.actor]
+        firm = firmness(
+            claims,
+            title_end=len(ev.post.title) if ev.post.title else 0,
+            stance_rules=self._stance,
+            readiness_rules=self._readiness,
+        )
         self._count(
             state,
             record,
             claims,
+            firm,
             pkey=pkey,
             t=t,
             pos=event.position,
@@ -203,6 +237,7 @@ class NegotiationProjection:
         state: ViewState,
         record: dict[str, Any],
         claims: list[Claim],
+        firm: list[int],
         *,
         pkey: str,
         t: int,
@@ -210,7 +245,7 @@ class NegotiationProjection:
         source: str,
         touched: _Touched,
     ) -> None:
-        grouped = group_claims(claims, _KEYS, t=t, pos=pos, source=source)
+        grouped = group_claims(claims, _KEYS, t=t, pos=pos, source=source, firm=firm)
         for group in (demands.VIEW, proposals.VIEW, responses.GROUP):
             for key, mention in grouped[group]:
                 self._add(
@@ -335,6 +370,12 @@ class NegotiationProjection:
             if sig != state.topic_sig.get(topic):
                 state.topic_sig[topic] = sig
                 rows |= state.by_topic.get(topic, set())
+        proposal_table = state.table(proposals.VIEW)
+        for view, key in list(rows):  # a demand shown or gone decides its actor's readiness rows
+            if view == demands.VIEW:
+                offer = "|".join(demands.actor_topic(key))
+                if offer in proposal_table:
+                    rows.add((proposals.VIEW, offer))
         changes = []
         for view, key in sorted(rows):
             row = self.render(state, view, key)

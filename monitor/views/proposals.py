@@ -3,6 +3,8 @@
 Key: `ACTOR|TOPIC`. `responses` lists every other actor that rejected or agreed to the same topic,
 with when it first did and the sentence it first did it in. Status: `accepted` when another actor
 agreed to (or carried out) the topic, else `rejected` when one rejected it, else `on_table`.
+A row is shown once it is an offer (`monitor.views.firmness`): readiness for what its actor
+demands itself is that demand, not an offer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from monitor.claims.model import Claim
 from monitor.views.aggregate import Bucket, add_base, empty_base, render_base
+from monitor.views.firmness import shown_as_offer
 from monitor.views.mentions import is_concrete_topic, iso
 from monitor.views.responses import Signature
 
@@ -32,10 +35,13 @@ def topic_of(key: str) -> str:
     return key.split("|")[1]
 
 
-def render(key: str, bucket: Bucket, responses: Signature) -> dict[str, Any] | None:
-    """The row as `parley views` shows it, or None when no mention is left."""
+def render(
+    key: str, bucket: Bucket, responses: Signature, *, demanded: bool = False
+) -> dict[str, Any] | None:
+    """The row as `parley views` shows it, or None when no mention is left or it is no offer
+    (`monitor.views.firmness`; `demanded`: its actor has a demand row on the topic)."""
     agg = bucket["agg"]
-    if agg["n"] == 0:
+    if agg["n"] == 0 or not shown_as_offer(agg, demanded=demanded):
         return None
     actor, topic = key.split("|")
     answers = [

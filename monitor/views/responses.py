@@ -1,7 +1,9 @@
 """Who rejected, agreed to or carried out each topic: what demand and proposal rows show as answers.
 
 Key: `TOPIC|ACTOR|KIND`. A rejection counts for its actor; an agreement or fulfilment counts for
-every party to it (the actor and the parties the claim names), since all of them agreed.
+every party to it (the actor and the parties the claim names), since all of them agreed. A
+response counts once something firm stands behind it (`monitor.views.firmness`): "criticised
+Russia for not allowing the US to take part" alone does not mark a demand rejected.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from monitor.claims.model import Claim
 from monitor.views.aggregate import Agg, add_base, empty_base
+from monitor.views.firmness import shown
 from monitor.views.mentions import is_concrete_topic
 
 GROUP = "responses"
@@ -47,5 +50,6 @@ def listing(keys: set[str], table: dict[str, dict[str, Agg]]) -> list[tuple[str,
 
 
 def signature(listing_: list[tuple[str, str, Agg]]) -> Signature:
-    """What the rows of a topic show of its responses; rows are re-rendered only when this changes."""
-    return tuple((a, k, tuple(agg["first"])) for a, k, agg in listing_ if agg["n"])
+    """What the rows of a topic show of its responses (those with something firm behind them,
+    `monitor.views.firmness`); rows are re-rendered only when this changes."""
+    return tuple((a, k, tuple(agg["first"])) for a, k, agg in listing_ if agg["n"] and shown(agg))

@@ -21,7 +21,7 @@ from monitor.views.exchange_index import ExchangeIndex
 VIEWS = (demands.VIEW, exchanges.VIEW, proposals.VIEW)
 """The views the projection builds, in the order `parley views` shows them."""
 
-FORMAT = 1
+FORMAT = 2
 
 
 class ViewState:

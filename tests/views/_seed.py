@@ -342,44 +342,9 @@ def gold_views(shared_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return dict(data["views"])
 
 
-def optional_claims(shared_dir: Path) -> list[dict[str, Any]]:
-    """The gold's optional claims (neither required nor penalised), each with its post id."""
-    data = yaml.safe_load((shared_dir / GOLD).read_text())
-    return [
-        {**c, "post_id": post_id}
-        for post_id, claims in data["posts"].items()
-        for c in claims or ()
-        if c.get("optional")
-    ]
-
-
-_KIND_OF = {"open_demands": "demand", "agreed_exchanges": "agreement", "proposals": "proposal"}
-
-
-def _supported(
-    optional: list[dict[str, Any]], kind: str, topic: str, actor: str, posts: set[str] | None
-) -> bool:
-    """True when an optional gold claim matches, as the scorer matches ("*" is any topic)."""
-    return any(
-        c["kind"] == kind
-        and c["topic"] in ("*", topic)
-        and actor in c["actors"]
-        and (posts is None or c["post_id"] in posts)
-        for c in optional
-    )
-
-
-def view_mismatches(
-    views: dict[str, Any],
-    gold: dict[str, list[dict[str, Any]]],
-    optional: list[dict[str, Any]] | None = None,
-) -> list[str]:
-    """Every difference between the rows and the gold rows (missing, spurious, wrong field).
-
-    With `optional` (the gold's optional claims), what only optional claims support is no
-    difference, as the claim scorer treats them: a row whose posts hold a matching optional
-    claim, and a demand rejected by an actor the gold lets optionally reject its topic.
-    """
+def view_mismatches(views: dict[str, Any], gold: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Every difference between the rows and the gold rows: a missing or spurious row, two rows
+    for one gold row, a demand's `rejected_by` and status, an exchange's status, count and due."""
     problems: list[str] = []
     identity = {
         "open_demands": lambda r: (r["actor"], r["topic"]),
@@ -392,11 +357,6 @@ def view_mismatches(
             problems.append(f"{view}: two rows share an identity")
         wanted = {ident(g): g for g in gold[view]}
         for key in sorted(set(rows) - set(wanted)):
-            row = rows[key]
-            if optional is not None:
-                posts = {m["post_id"] for m in row["provenance"]["recent"]}
-                if _supported(optional, _KIND_OF[view], row["topic"], row["actor"], posts):
-                    continue
             problems.append(f"{view}: spurious row {key}")
         for key in sorted(set(wanted) - set(rows)):
             problems.append(f"{view}: missing row {key}")
@@ -404,20 +364,10 @@ def view_mismatches(
             row, want = rows[key], wanted[key]
             if view == "open_demands":
                 expect = sorted(want.get("rejected_by", []))
-                found = row["rejected_by"]
-                if optional is not None:
-                    found = [
-                        a
-                        for a in found
-                        if a in expect
-                        or not _supported(optional, "rejection", row["topic"], a, None)
-                    ]
-                if found != expect:
+                if row["rejected_by"] != expect:
                     problems.append(f"{view} {key}: rejected_by {row['rejected_by']} != {expect}")
-                status = "rejected" if found else "open"
-                if row["status"] != status and not (
-                    row["status"] == "rejected" and not expect and optional
-                ):
+                status = "rejected" if expect else "open"
+                if row["status"] != status:
                     problems.append(f"{view} {key}: status {row['status']} != {status}")
             if view == "agreed_exchanges":
                 for field in ("status", "count", "due"):

@@ -1,0 +1,95 @@
+"""How firmly a claim states a position: whether it can put a row in the views or only add to one.
+
+A live blog states positions in two ways. *Acts*: someone demands, calls for, proposes, offers,
+rejects, refuses. *Stances*: what someone should do, wants, needs, would not allow; and
+*readiness*: what someone is ready, willing or prepared to do. An analyst acts on the first; the
+second is colour that repeats or supports a position already on the table, and on its own is
+mostly commentary ("Nato must do everything it can", "Russia wants the easing of sanctions").
+
+So each mention carries a firmness, and a row of `open_demands` or `proposals` (and a response
+that sets a row's status) is shown only when something firm stands behind it:
+
+- `ACT` (2): a claim from any other cue; a claim stated in the post's title (the headline is the
+  desk's own summary of the position); counts everywhere.
+- `READY` (1): a readiness cue. Firm, except that an actor's readiness for what it demands itself
+  is a restatement of that demand, not an offer: it adds no proposals row while the actor has a
+  firm demand on the topic.
+- `STANCE` (0): a stance cue, or one cue spread over a list of `LIST_TOPICS` or more topics (an
+  agenda, "calling for real work - ceasefire, humanitarian actions, leaders' meeting", not a
+  position on each). It adds to a row that something firm opened, never opens one by itself.
+
+A row also shows when mentions from two posts stand behind it, whatever their firmness: a
+position repeated is on the table. Every rule is commutative over the mentions (counts), so the
+order in which posts arrive never shows.
+
+The cue names are the `rule` names of the rules pack (`monitor/claims/rules/patterns.yaml`); a
+pack's own cues are acts unless named in the projection's `stance_rules`/`readiness_rules`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Sequence
+
+from monitor.claims.model import Claim
+
+STANCE, READY, ACT = 0, 1, 2
+
+STANCE_RULES: tuple[str, ...] = ("modal-must", "want", "need", "not-allow")
+"""Cues of obligation ("must", "should"), desire ("wants", "needs") and negated permission."""
+
+READINESS_RULES: tuple[str, ...] = ("ready-to",)
+"""Cues of readiness ("ready to", "willing to", "prepared to")."""
+
+LIST_TOPICS = 3
+"""One cue over this many topics or more is an agenda: each of its claims only adds to rows."""
+
+_SUFFIXES = ("-future", "-refused")  # rule names the extractor derives from a cue's own name
+
+
+def cue_of(rule: str) -> str:
+    """The cue a claim's `rule` names: without "/..." notes and the derived "-future"/"-refused"."""
+    base = rule.split("/", maxsplit=1)[0]
+    for suffix in _SUFFIXES:
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def firmness(
+    claims: Sequence[Claim],
+    *,
+    title_end: int,
+    stance_rules: Collection[str] = STANCE_RULES,
+    readiness_rules: Collection[str] = READINESS_RULES,
+) -> list[int]:
+    """The firmness of each of one post's `claims`, in order; `title_end` is where the title ends
+    in the post's text (claims before it are in the title)."""
+    distinct = {(c.kind, c.actor, c.span, c.topic) for c in claims}
+    topics_per_cue = Counter((kind, actor, span) for kind, actor, span, _ in distinct)
+    out = []
+    for c in claims:
+        if c.span[0] < title_end:
+            out.append(ACT)
+        elif topics_per_cue[(c.kind, c.actor, c.span)] >= LIST_TOPICS:
+            out.append(STANCE)
+        else:
+            cue = cue_of(c.rule)
+            out.append(STANCE if cue in stance_rules else READY if cue in readiness_rules else ACT)
+    return out
+
+
+def shown(agg: dict[str, object]) -> bool:
+    """True when a demand or response aggregate has something firm behind it (readiness counts)."""
+    return bool(agg["acts"] or agg["ready"]) or _posts(agg) >= 2
+
+
+def shown_as_offer(agg: dict[str, object], *, demanded: bool) -> bool:
+    """True when a proposal aggregate is an offer: an act, readiness for what its actor does not
+    itself demand firmly (`demanded`), or mentions from two posts."""
+    return bool(agg["acts"]) or (bool(agg["ready"]) and not demanded) or _posts(agg) >= 2
+
+
+def _posts(agg: dict[str, object]) -> int:
+    n = agg["n"]
+    return n if isinstance(n, int) else 0
