@@ -89,7 +89,7 @@ def check_text(text: str, *, path: str, env: Mapping[str, str]) -> CheckReport:
         try:
             return settings_from_data(doc, r, env=env)
         except ConfigError as exc:
-            report.add(str(exc))
+            report.add(_with_section_line(r, str(exc)))
             return None
 
     valid: dict[str, Any] = {}
@@ -111,6 +111,19 @@ def check_text(text: str, *, path: str, env: Mapping[str, str]) -> CheckReport:
     if not report.errors:
         report.settings = attempt(data)
     return report
+
+
+def _with_section_line(r: Reader, message: str) -> str:
+    """An unknown section's error, given the line of its header (the reader finds keys' lines)."""
+    m = re.match(rf"^{re.escape(r.path)}: ([A-Za-z0-9_-]+): unknown section", message)
+    if m:
+        name = re.escape(m.group(1))
+        line = _header(r.lines, rf"\[+\s*\"?{name}\"?\s*[.\]].*", 1) or _header(
+            r.lines, rf"\"?{name}\"?\s*=.*", 1
+        )
+        if line:
+            return f"{r.path}:{line}:{message[len(r.path) + 1 :]}"
+    return message
 
 
 def _check_database_url(
