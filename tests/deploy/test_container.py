@@ -9,8 +9,10 @@ config that Parley and the alerts accept and whose hosts are the compose service
 from __future__ import annotations
 
 import fnmatch
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 CONFIG_IN_CONTAINER = "/etc/parley/parley.toml"
 STATE_DIR = "/var/lib/parley"
+PARLEY = str(Path(sys.executable).parent / "parley")
 
 
 def _instructions(path: Path) -> list[tuple[str, str]]:
@@ -203,6 +206,20 @@ def test_compose_config_is_accepted_by_parley_and_points_at_the_compose_services
     assert mail["host"] in services
     assert settings.database_url is not None
     assert urlsplit(settings.database_url).hostname == "postgres"
+
+
+def test_parley_config_check_accepts_the_compose_config() -> None:
+    """`parley config check` (what the unit runs before starting) passes on parley.compose.toml."""
+    proc = subprocess.run(
+        [PARLEY, "config", "check", str(DEPLOY / "parley.compose.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "newsroom-mail" in proc.stdout
 
 
 def _compose_cli() -> list[str] | None:

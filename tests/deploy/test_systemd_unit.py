@@ -125,13 +125,15 @@ def test_unit_has_the_hardening_the_issue_asks_for() -> None:
     assert int(stop.removesuffix("s")) >= 15
 
 
-def test_unit_runs_parley_with_the_etc_config() -> None:
-    """ExecStart runs the daemon on /etc/parley/parley.toml, logging JSON lines for journald."""
+def test_unit_checks_the_etc_config_then_runs_parley_on_it() -> None:
+    """ExecStartPre checks /etc/parley/parley.toml; ExecStart runs the daemon on it (JSON logs)."""
     unit = read_unit(UNIT)
     start = single(unit, "Service", "ExecStart").split()
     assert start[0] == INSTALLED_PARLEY
     assert start[-3:] == ["run", "--config", "/etc/parley/parley.toml"]
     assert start[1:3] == ["--log-format", "json"]
+    pre = single(unit, "Service", "ExecStartPre").split()
+    assert pre == [INSTALLED_PARLEY, "config", "check", "/etc/parley/parley.toml"]
 
 
 def test_unit_writes_no_secret_and_reads_secrets_from_root_only_places() -> None:
