@@ -38,6 +38,8 @@ from monitor.poller import Poller, load_knowledge, parse_pool
 from monitor.service.metrics import Metrics
 from monitor.sources import KINDS
 from store import open_store
+from store.lease import lease_store
+from store.lease_keeper import ShareKeeper
 from store.ports import EventStore
 
 if TYPE_CHECKING:
@@ -104,6 +106,12 @@ class MonitorService:
             fetcher=w.fetcher,
             store=w.store,
             metrics=w.metrics,
+            keeper=ShareKeeper(
+                store=lease_store(w.store),
+                group="sources",
+                items=[s.name for s in w.settings.sources if s.enabled],
+                ttl=w.settings.lease_ttl,
+            ),
         )
         await self.daemon.start()
 
@@ -210,7 +218,12 @@ def views_service(w: Wiring) -> Service | None:
                 link=post_link(store),
             )
 
-    inner = ViewsService(w.database_url, build_projection(load_pack()), outbox_for=outbox_for)
+    inner = ViewsService(
+        w.database_url,
+        build_projection(load_pack()),
+        outbox_for=outbox_for,
+        lease_ttl=w.settings.lease_ttl,
+    )
     return ViewsFollower(w, inner)
 
 
@@ -250,6 +263,7 @@ def alerts_service(w: Wiring) -> Service | None:
             environ=w.environ,
             executor=w.executor,
             metrics=w.metrics,
+            lease_ttl=w.settings.lease_ttl,
         )
     )
 

@@ -8,6 +8,13 @@ to `interval`. A failing source waits `interval * error_factor ** failures` (cap
 no other job. Jobs run with `max_instances=1` and `coalesce=True`, so one source is never polled
 twice at once and missed runs collapse into one.
 
+Several daemons on one database divide the sources between them (`keeper`, a
+`store.lease_keeper.ShareKeeper` over the group "sources"): every source keeps its job, but a job
+runs only while this daemon holds the source's lease, paused otherwise. A round every `ttl / 3`
+seconds renews the leases held, in one statement, and takes or gives up sources towards the fair
+share; a source gained is polled at once. On stop, every lease is released. Without a keeper
+(tests, tools) the daemon polls every source.
+
 Health (last success, last error, next poll, posts seen) is written to the store's meta table
 after every poll, so `parley sources` can read it from another process; HTTP validators (ETag,
 Last-Modified) are kept there too, so a restart still polls conditionally.
@@ -37,6 +44,7 @@ from monitor.fetch import Fetcher, Validators
 from monitor.poller import Poller, PollOutcome
 from monitor.service.ports import NO_POLL_METRICS, PollMetrics
 from store.errors import StoreError
+from store.lease_keeper import ShareKeeper
 from store.mapper import to_new_event
 from store.ports import EventStore
 from store.records import NewEvent
@@ -161,8 +169,12 @@ class Daemon:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: Callable[[], float] = random.random,
         metrics: PollMetrics = NO_POLL_METRICS,
+        keeper: ShareKeeper | None = None,
     ) -> None:
         self._sources = {s.name: s for s in sources if s.enabled}
+        self._keeper = keeper
+        self._leasing: asyncio.Task[None] | None = None
+        self._polling: set[str] = set()  # sources being polled now (never given up mid-poll)
         self._poller = poller
         self._fetcher = fetcher
         self._store = store
@@ -219,23 +231,55 @@ class Daemon:
                 args=[s.name],
                 id=s.name,
                 name=f"poll {s.name}",
-                next_run_time=first,
+                next_run_time=None if self._keeper else first,  # leased: paused until held
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=max(1, int(s.schedule.misfire_grace)),
             )
         self._scheduler.start()
+        if self._keeper is not None:
+            await self._lease_round()
+            self._leasing = asyncio.create_task(self._keep_leases(), name="source-leases")
         log.info("daemon_started", sources=len(self._sources))
 
+    async def _keep_leases(self) -> None:
+        keeper = self._keeper
+        assert keeper is not None
+        while True:
+            await asyncio.sleep(keeper.renew_every)
+            await self._lease_round()
+
+    async def _lease_round(self) -> None:
+        """One `ShareKeeper.round()`: resume the jobs of sources gained, pause those lost."""
+        keeper, scheduler = self._keeper, self._scheduler
+        assert keeper is not None
+        try:
+            result = await self._poller.in_store(partial(keeper.round, set(self._polling)))
+        except StoreError as exc:  # held leases stay valid until they lapse; retried next round
+            log.warning("source_leases_not_renewed", reason=str(exc))
+            return
+        if scheduler is None or not scheduler.running:
+            return
+        now = self._clock()
+        for name in sorted(result.lost):
+            scheduler.pause_job(name)
+        for name in sorted(result.gained):
+            jitter = self._rng() * min(self._sources[name].schedule.jitter, 1.0)
+            scheduler.modify_job(name, next_run_time=now + timedelta(seconds=jitter))
+
     async def _run(self, name: str) -> None:
+        if self._keeper is not None and not self._keeper.holds(name):
+            return  # the lease lapsed or is about to: the next lease round decides
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        self._polling.add(name)
         try:
             await self.poll_once(name)
         except asyncio.CancelledError:
             return  # stopping: the poller lets a started append finish
         finally:
+            self._polling.discard(name)
             if task is not None:
                 self._tasks.discard(task)
 
@@ -315,6 +359,9 @@ class Daemon:
         """Stop polling: no new polls; polls in flight get `grace` seconds to end on their own,
         then their fetches are cancelled; appends already started always finish."""
         scheduler = self._scheduler
+        if self._leasing is not None:
+            self._leasing.cancel()
+            await asyncio.gather(self._leasing, return_exceptions=True)
         if scheduler is not None and scheduler.running:
             scheduler.pause()  # no new polls
         await asyncio.sleep(0)  # polls just submitted start, and register in _tasks
@@ -330,4 +377,9 @@ class Daemon:
             log.warning("daemon_stop_timeout", seconds=timeout)
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)  # every job has ended: nothing left to cancel
+        if self._keeper is not None:
+            try:  # at once, so the other daemons need not wait for the leases to lapse
+                await self._poller.in_store(self._keeper.release_all)
+            except StoreError as exc:
+                log.warning("source_leases_not_released", reason=str(exc))
         log.info("daemon_stopped", polls=self.polls)

@@ -3,7 +3,8 @@
 loop run them on their store thread.
 
 `SingleLease` is for work one process at a time does (a projector, the alert worker): `hold()`
-takes or renews it, `release()` gives it up at once on a clean stop.
+takes or renews it, `release()` gives it up at once on a clean stop. `follow_while_held` runs a
+projection only while its lease is held.
 
 `ShareKeeper` divides a group of named items (the sources to poll) between the live processes:
 each `round()` (every `ttl / 3` seconds) renews, in one statement, the process's membership lease
@@ -29,14 +30,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
+from store.errors import ConcurrencyError, StoreError
 from store.lease import LeaseInfo, dead_here, holder_id
 from store.ports import LeaseStore
+from store.runner import ProjectionRunner
 
 log = structlog.get_logger("store.lease")
 
@@ -229,3 +234,47 @@ class ShareKeeper:
         if items:
             self.store.release_leases([self._lease(i) for i in items], self.me)
         self.store.release_leases([self._member()], self.me, forget=True)
+
+
+def follow_while_held(
+    runner: ProjectionRunner[Any],
+    lease: SingleLease,
+    stop: threading.Event,
+    *,
+    wait_slice: float = 0.5,
+) -> int:
+    """Run a projection only while this process holds `lease`; return how many events it applied.
+
+    Until `stop` is set: renews the lease every `ttl / 3` seconds; while held, applies the log one
+    batch at a time (so a long catch-up never outlives the lease); while not, checks again every
+    `ttl / 3` seconds. Another holder's runner moving the checkpoint (`ConcurrencyError`, a
+    takeover) is not an error: the next batch starts from the new checkpoint. Releases the lease
+    when it returns. Raises what the runner raises otherwise, and `StoreError` from the lease.
+    """
+    total = 0
+    renew_at = 0.0
+    try:
+        while not stop.is_set():
+            now = lease.monotonic()
+            if now >= renew_at:
+                renew_at = now + lease.ttl / 3
+                if not lease.hold():
+                    stop.wait(lease.ttl / 3)
+                    continue
+            try:
+                total += runner.catch_up(to_position=runner.position + runner.batch_size)
+            except ConcurrencyError:
+                log.info("projection_moved_elsewhere", projection=runner.projection.name)
+                continue
+            if stop.is_set():
+                break
+            slice_ = max(0.0, min(wait_slice, renew_at - lease.monotonic()))
+            if slice_:
+                runner.store.wait(runner.position, slice_)
+    finally:
+        if lease.token is not None:
+            try:
+                lease.release()
+            except StoreError as exc:  # the lease then lapses after its ttl
+                log.warning("lease_not_released", lease=lease.name, error=str(exc))
+    return total

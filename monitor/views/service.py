@@ -151,6 +151,9 @@ class ViewsService:
     service's own store (alerts read the rows before a change there). The constructor does no
     I/O. A checkpoint moved by another daemon on the same database is not an error: the runner
     reloads and goes on; any other failure is logged and retried after `retry_after` seconds.
+    With `lease_ttl`, the projection runs only while this process holds its lease
+    (`projections/NAME` in the store's lease table), so several daemons on one database run
+    it one at a time (`store.lease_keeper.follow_while_held`); the lease is released at stop.
     """
 
     name = "views"
@@ -162,8 +165,10 @@ class ViewsService:
         *,
         outbox_for: Callable[[EventStore], OutboxFor] | None = None,
         retry_after: float = 5.0,
+        lease_ttl: float | None = None,
     ) -> None:
         self._url = database_url
+        self._lease_ttl = lease_ttl
         self._projection = projection
         self._outbox_for = outbox_for
         self._retry_after = retry_after
@@ -188,8 +193,20 @@ class ViewsService:
         assert store is not None
         hook = self._outbox_for(store) if self._outbox_for is not None else None
         runner = make_runner(store, self._projection, outbox_for=hook)
+        lease = None
+        if self._lease_ttl is not None:
+            from store.lease import lease_store
+            from store.lease_keeper import SingleLease
+
+            name = f"projections/{self._projection.name}"
+            lease = SingleLease(store=lease_store(store), name=name, ttl=self._lease_ttl)
         while not self._stop.is_set():
             try:
+                if lease is not None:
+                    from store.lease_keeper import follow_while_held
+
+                    follow_while_held(runner, lease, self._stop)
+                    continue
                 runner.follow(stop=self._stop)
             except ConcurrencyError:
                 log.debug("views_checkpoint_moved", projection=self._projection.name)
@@ -204,6 +221,10 @@ class ViewsService:
         import asyncio
 
         self._stop.set()
+        if self._lease_ttl is not None and self._thread is not None:
+            # Let the thread release the lease before the store closes (it sees `stop` within
+            # half a second, or once the batch in hand is committed).
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30)
         if self._store is not None:
             self._store.close()
         if self._thread is not None:
