@@ -139,7 +139,7 @@ class Poller:
         self._appends: set[asyncio.Future[Any]] = set()
         # Group commit: batches of post events wait here while an append is running, then go to
         # the store together in one transaction (one commit, one fsync for many sources).
-        self._pending: list[tuple[list[NewEvent], asyncio.Future[None]]] = []
+        self._pending: list[tuple[list[NewEvent], asyncio.Future[list[int]]]] = []
         self._flushes: set[asyncio.Task[None]] = set()
         # URL -> (what was parsed, its ParsedPage): a 200 whose body and parse inputs are the
         # same as last time (a server without validators, or one that changes its ETag for
@@ -158,16 +158,17 @@ class Poller:
         while self._appends or self._flushes:
             await asyncio.gather(*self._appends, *self._flushes, return_exceptions=True)
 
-    async def _append(self, batch: list[NewEvent]) -> None:
-        """Append one poll's events, grouped with other polls' into one store call when they meet.
+    async def _append(self, batch: list[NewEvent]) -> list[int]:
+        """Append one poll's events, grouped with other polls' into one store call when they meet;
+        return each event's position.
 
         Raises what `EventStore.append` raises for this batch alone (a group that fails is
         retried batch by batch, so one source's conflict never fails another's append).
         """
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         self._pending.append((batch, done))
         self._flush()
-        await asyncio.shield(done)  # a cancelled poll still lets its append finish
+        return await asyncio.shield(done)  # a cancelled poll still lets its append finish
 
     def _flush(self) -> None:
         if self._flushes or not self._pending:
@@ -181,40 +182,52 @@ class Poller:
         self._flushes.discard(task)
         self._flush()
 
-    async def _append_group(self, group: list[tuple[list[NewEvent], asyncio.Future[None]]]) -> None:
+    async def _append_group(
+        self, group: list[tuple[list[NewEvent], asyncio.Future[list[int]]]]
+    ) -> None:
+        results: list[list[int] | Exception]
         try:
-            errors = await self.in_store(partial(self._store_group, [b for b, _ in group]))
+            results = await self.in_store(partial(self._store_group, [b for b, _ in group]))
         except Exception as exc:  # not a store refusal: every waiting poll gets it
-            errors = [exc] * len(group)
-        for (_, done), error in zip(group, errors, strict=True):
+            results = [exc] * len(group)
+        for (_, done), result in zip(group, results, strict=True):
             if done.done():
                 continue
-            if error is None:
-                done.set_result(None)
+            if isinstance(result, Exception):
+                done.set_exception(result)
             else:
-                done.set_exception(error)
+                done.set_result(result)
 
-    def _store_group(self, batches: list[list[NewEvent]]) -> list[Exception | None]:
-        """Runs on the store thread: one append for the group, else one per batch."""
+    def _store_group(self, batches: list[list[NewEvent]]) -> list[list[int] | Exception]:
+        """Runs on the store thread: one append for the group, else one per batch.
+
+        Returns each batch's positions, or the error that refused it."""
         if len(batches) > 1:
             try:
-                self._store.append([e for b in batches for e in b])
+                positions = self._store.append([e for b in batches for e in b])
             except StoreError:
                 pass  # find out whose batch it was, batch by batch
             else:
-                return [None] * len(batches)
-        errors: list[Exception | None] = []
+                out: list[list[int] | Exception] = []
+                start = 0
+                for b in batches:
+                    out.append(positions[start : start + len(b)])
+                    start += len(b)
+                return out
+        results: list[list[int] | Exception] = []
         for batch in batches:
             try:
-                self._store.append(batch)
+                results.append(self._store.append(batch))
             except StoreError as exc:
-                errors.append(exc)
-            else:
-                errors.append(None)
-        return errors
+                results.append(exc)
+        return results
 
     async def poll(self, source: SourceConfig) -> PollOutcome:
         """Poll `source` once: append what changed and report it. Never raises for the source's faults."""
+        with structlog.contextvars.bound_contextvars(source=source.name):
+            return await self._poll(source)
+
+    async def _poll(self, source: SourceConfig) -> PollOutcome:
         at = self._clock()
         bound = log.bind(source=source.name)
         try:
@@ -333,7 +346,7 @@ class Poller:
                 return decision
             batch = [e.to_new_event() for e in decision.events]
             try:
-                await self._append(batch)
+                positions = await self._append(batch)
             except ConcurrencyError:
                 streams = [e.stream_id for e in decision.events]
                 await self.in_store(partial(self._refresh, known, streams))
@@ -342,6 +355,14 @@ class Poller:
                 raise _PollFailedError(f"cannot append to the log: {exc}") from None
             known.clear()
             known.update(decision.knowledge)
+            for event, position in zip(batch, positions, strict=True):
+                log.info(
+                    "post_recorded",
+                    source=source,
+                    post=event.stream_id.split(":", 2)[2],
+                    type=event.event_type,
+                    position=position,
+                )
             return decision
         raise _PollFailedError(
             f"post streams kept changing under another writer ({_CONFLICT_RETRIES} tries)"
