@@ -10,6 +10,23 @@ import structlog
 
 LogFormat = Literal["auto", "console", "json"]
 
+# Control characters (ESC above all) and bidirectional overrides written to a terminal can rewrite
+# what it shows; log values carry post text (ids, titles, server replies). Newline and tab stay.
+_UNSAFE = [*range(0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)]
+_UNSAFE += [0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_ESCAPES = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _UNSAFE}
+
+
+def escape_controls(
+    logger: object, method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """A structlog processor: control characters in string values shown as `\\x1b` (for the
+    console renderer; JSON lines escape them already)."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = value.translate(_ESCAPES)
+    return event_dict
+
 
 def configure_logging(
     fmt: LogFormat = "auto", level: str = "INFO", stream: TextIO | None = None
@@ -22,8 +39,10 @@ def configure_logging(
     if fmt == "auto":
         fmt = "console" if out.isatty() else "json"
     renderer: structlog.typing.Processor
+    escape: list[structlog.typing.Processor] = []
     if fmt == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        escape = [escape_controls]
     else:
         renderer = structlog.processors.JSONRenderer(sort_keys=True)
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
@@ -34,6 +53,7 @@ def configure_logging(
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            *escape,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
