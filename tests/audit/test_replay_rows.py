@@ -193,3 +193,42 @@ def test_rows_wait_in_memory_for_one_flush_at_most(sqlite_url: str, tmp_path: Pa
             total = sum(rows.count(v) for v in VIEWS)
     assert total > SWEEP
     assert 0 < max(seen) <= 20
+
+
+# Progress ---------------------------------------------------------------------------------------
+def test_fold_reports_progress_from_zero_to_the_whole(sqlite_url: str) -> None:
+    """(done, total) from (0, total) to (total, total), every `every` events, never going back."""
+    calls: list[tuple[int, int]] = []
+    with open_store(sqlite_url) as store:
+        store.append(new_events(simulated_events(45)))
+        head = store.head().position
+        fold_state(
+            store,
+            projection(),
+            to_position=head,
+            progress=lambda done, total: calls.append((done, total)),
+            every=10,
+        )
+    assert calls[0] == (0, head)
+    assert calls[-1] == (head, head)
+    assert [d for d, _ in calls[1:-1]] == list(range(10, head, 10))
+    assert {t for _, t in calls} == {head}
+
+
+def test_replay_on_a_terminal_draws_a_bar_with_rate_and_time_left(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal (here: rich told the output is one) the bar shows events/s and time left."""
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    with open_store(sqlite_url) as store:
+        store.append(new_events(simulated_events(30)))
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    result = CliRunner().invoke(app, ["--db", sqlite_url, "replay"])
+    assert result.exit_code == 0, result.output
+    assert "replay" in result.stderr
+    assert "events/s" in result.stderr
+    assert "left" in result.stderr
+    assert "30/30" in result.stderr
