@@ -15,7 +15,11 @@ The alert key is `<view>:<row key>:<change>:<row version>`, where the row versio
 the watched fields: the same change of the same row always gives the same key, so writing it twice
 stores it once. Rules pick changes by view, change kind, new status, actors and topics; with no
 rules configured, `DEFAULT_RULES` apply: new or changed agreed exchanges, and status changes of
-demands, go to every channel.
+demands (including a demand that first appears already rejected or met), go to every channel.
+
+`changes` are the views' changes event by event (`monitor.views.changelog`), one row possibly
+several times; each is classified against the row as the one before left it. So the alerts are a
+function of the log, not of how the views batched it.
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         name="agreed-exchanges", views=("agreed_exchanges",), changes=("new", "changed", "status")
     ),
     Rule(name="demand-status", views=("open_demands",), changes=("status",)),
+    # A demand first shown already rejected or met (its rejection came first, or with it) is a
+    # status change too: from "not on the table" to settled.
+    Rule(
+        name="demand-settled",
+        views=("open_demands",),
+        changes=("new",),
+        statuses=("rejected", "met"),
+    ),
 )
 
 
@@ -245,13 +257,20 @@ def alerts_for(
     """The outbox messages the `changes` call for: one per (alert, channel), in change order.
 
     `before` holds the rows as they were before these changes (missing: the row is new).
+    `changes` may change one row several times (the views hand over every event's changes, in
+    log order): each is classified against the row as the change before it left it, so a demand
+    pressed and then rejected is a status change however the events were batched.
     Deterministic: the same inputs give the same messages with the same keys.
     """
     rules = tuple(rules)
-    previous = before or {}
+    previous: dict[tuple[str, str], Row] = dict(before or {})
     out: list[OutboxMessage] = []
     for change in changes:
         old = previous.get((change.view, change.key))
+        if change.row is None:
+            previous.pop((change.view, change.key), None)
+        else:
+            previous[(change.view, change.key)] = change.row
         kind = classify(change.view, old, change.row)
         if kind is None:
             continue

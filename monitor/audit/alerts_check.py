@@ -4,14 +4,16 @@
     mismatches = [c for c in checks if c.mismatch]
 
 The replay folds the log from an empty state (nothing written, nothing sent) and asks
-`alerts.rules.alerts_for` what each append's row changes call for, with the rows as they were just
-before that append (a daemon keeping up commits the views once per append). Each expected message (`<alert key>@<channel>`) is then looked up in the
-trail (`AlertRaised`/`AlertDelivered`/`AlertFailed`) and the pending outbox:
+`alerts.rules.alerts_for` what each event's row changes call for, with the rows as they were just
+before that event: the daemon's views hand the alerts hook every event's changes, whatever their
+batch size (`monitor.views.changelog`), so its outbox holds exactly these messages. Each expected
+message (`<alert key>@<channel>`) is then looked up in the trail
+(`AlertRaised`/`AlertDelivered`/`AlertFailed`) and the pending outbox:
 
 - `delivered`, `failed`, `pending`: the message is there, in that state;
-- `coalesced`: not there, and need not be: the daemon commits several events at once and alerts
-  on the rows as they stand after the batch, so a change that a later event of the same batch
-  moved on from is never alerted on. Not a mismatch;
+- `coalesced`: not there, and need not be: a trail written by an older version, whose views
+  alerted on each batch's coalesced rows, never alerted on a state a later event of the same
+  batch moved on from. Not a mismatch;
 - `missing`: the rules call for an alert on the row's *final* state (the last alert the rules
   call for on that row, whose row version is the row's version at the end of the log) and the
   trail has no message on that row with that version. A mismatch;
@@ -43,7 +45,6 @@ from monitor.audit.replay import BATCH_SIZE
 from monitor.views.projection import NegotiationProjection
 from store.mapper import from_recorded
 from store.ports import EventStore
-from store.records import RowChange
 
 MISMATCHES = ("missing", "unexpected")
 
@@ -121,11 +122,8 @@ def expected_messages(
     *,
     since: datetime | None = None,
 ) -> Expected:
-    """Replay the log in memory, one append transaction at a time, and collect what the rules call for.
-
-    The events of one append share their recorded time; the daemon's views runner, keeping up,
-    commits each append as one batch, so the rules are applied to the rows as they stood before
-    and after each append (changes coalesced per row, the last winning, as the runner does).
+    """Replay the log in memory, one event at a time, and collect what the rules call for, as the
+    daemon's views do whatever their batch size: each event's changes against the rows just before it.
     """
     state = projection.initial_state()
     emitted = _Recording(state.emitted)
@@ -134,36 +132,20 @@ def expected_messages(
     seen: set[str] = set()
     versions: dict[tuple[str, str], set[str]] = {}
     final: dict[tuple[str, str], str] = {}
-    pending: dict[tuple[str, str], RowChange] = {}
-    group_time: datetime | None = None
-    last_position = 0
-
-    def close_group() -> None:
-        if (
-            not pending
-            or not channels
-            or (since is not None and group_time is not None and group_time < since)
-        ):
-            return
-        before = {k: v for k, v in emitted.old.items() if v is not None}
-        for message in alerts_for(list(pending.values()), rules, channels=channels, before=before):
-            if message.key not in seen:
-                seen.add(message.key)
-                out.append((last_position, message.key))
-
     for event in store.read(1, batch_size=BATCH_SIZE):
-        if event.recorded_at != group_time:
-            close_group()
-            emitted.old, pending, group_time = {}, {}, event.recorded_at
+        emitted.old = {}
         state, changes = projection.apply(state, event)
-        last_position = event.position
         for change in changes:
             version = row_version(change.view, change.row)
             versions.setdefault((change.view, change.key), set()).add(version)
             final[(change.view, change.key)] = version
-            pending.pop((change.view, change.key), None)
-            pending[(change.view, change.key)] = change
-    close_group()
+        if not changes or not channels or (since is not None and event.recorded_at < since):
+            continue
+        before = {k: v for k, v in emitted.old.items() if v is not None}
+        for message in alerts_for(changes, rules, channels=channels, before=before):
+            if message.key not in seen:
+                seen.add(message.key)
+                out.append((event.position, message.key))
     return Expected(messages=out, versions=versions, final=final)
 
 

@@ -17,6 +17,7 @@ import structlog
 
 from monitor.claims.pack import RulesPack
 from monitor.posts import Post
+from monitor.views.changelog import ChangeLog
 from monitor.views.errors import UnknownViewError
 from monitor.views.projection import NegotiationProjection
 from monitor.views.state import VIEWS, ViewState
@@ -49,8 +50,15 @@ def make_runner(
     batch_size: int = BATCH_SIZE,
     outbox_for: OutboxFor | None = None,
 ) -> ProjectionRunner[ViewState]:
-    """A runner for the projection over `store`; `outbox_for(changes)` lets alerts ride along."""
-    return ProjectionRunner(store, projection, batch_size=batch_size, outbox_for=outbox_for)
+    """A runner for the projection over `store`; `outbox_for(changes)` lets alerts ride along.
+
+    The hook is given every row change of a batch, event by event (`monitor.views.changelog`),
+    not the runner's coalesced ones, so the alerts raised do not depend on the batch size.
+    """
+    if outbox_for is None:
+        return ProjectionRunner(store, projection, batch_size=batch_size)
+    log_ = ChangeLog(projection, outbox_for)
+    return ProjectionRunner(store, log_, batch_size=batch_size, outbox_for=log_.hook)
 
 
 def catch_up(

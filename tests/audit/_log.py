@@ -10,9 +10,8 @@ from typing import Any
 from alerts.hook import outbox_hook
 from alerts.rules import DEFAULT_RULES
 from monitor.posts import Post
-from monitor.views import NegotiationProjection
+from monitor.views import NegotiationProjection, make_runner
 from store.errors import ConcurrencyError
-from store.runner import ProjectionRunner
 from tests.views._script import post, script_extract
 from tests.views._seed import new_events, published, revised, withdrawn
 
@@ -72,7 +71,7 @@ def run_live(
         for batch_size in batch_sizes:
             proj = projection()
             hook = outbox_hook(store, proj.name, DEFAULT_RULES, channels=("desk",))
-            runner = ProjectionRunner(store, proj, batch_size=batch_size, outbox_for=hook)
+            runner = make_runner(store, proj, batch_size=batch_size, outbox_for=hook)
             # the other daemon moving the checkpoint meanwhile leaves the views current
             with contextlib.suppress(ConcurrencyError):
                 runner.catch_up()

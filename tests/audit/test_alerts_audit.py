@@ -1,4 +1,4 @@
-"""The alerts audit: the rules recomputed by replay against the trail; batches are not mismatches."""
+"""The alerts audit: the rules recomputed by replay, event by event, against the trail of batched runners."""
 
 from __future__ import annotations
 
@@ -36,15 +36,16 @@ def _deliver(store: object, tmp_path: Path) -> None:
 def test_a_live_run_in_batches_matches_the_rules_replayed_event_by_event(
     db_url: str, tmp_path: Path
 ) -> None:
-    """Alerts raised by batched, restarting runners and delivered: no missing, no unexpected."""
+    """Alerts raised by batched, restarting runners and delivered are exactly those the rules call
+    for event by event: each one delivered, none missing, none unexpected, none coalesced away
+    (the views hand the hook every event's changes, whatever the batch size)."""
     with open_store(db_url) as store:
         run_live(store, simulated_events(160))
         _deliver(store, tmp_path)
         checks = check_alerts(store, projection(), DEFAULT_RULES, ["desk"])
-    statuses = {c.status for c in checks}
     assert [c for c in checks if c.mismatch] == []
-    assert "delivered" in statuses
-    assert statuses <= {"delivered", "coalesced"}
+    assert {c.status for c in checks} == {"delivered"}
+    assert len(checks) > 20  # the simulated run raises plenty: the check is not vacuous
 
 
 def _an_alert_on_a_final_state(store: object, pending: set[str]) -> str:
