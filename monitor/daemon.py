@@ -10,10 +10,11 @@ twice at once and missed runs collapse into one.
 
 Several daemons on one database divide the sources between them (`keeper`, a
 `store.lease_keeper.ShareKeeper` over the group "sources"): every source keeps its job, but a job
-runs only while this daemon holds the source's lease, paused otherwise. A round every `ttl / 3`
-seconds renews the leases held, in one statement, and takes or gives up sources towards the fair
-share; a source gained is polled at once. On stop, every lease is released. Without a keeper
-(tests, tools) the daemon polls every source.
+runs only while this daemon holds the source's lease, paused otherwise. A thread of its own
+(`ShareKeeper.run`, so renewals never queue behind polls and appends) does a round every
+`ttl / 3` seconds: it renews the leases held, in one statement, and takes or gives up sources
+towards the fair share; a source gained is polled at once. On stop, once the polls in flight
+have ended, every lease is released. Without a keeper (tests, tools) it polls every source.
 
 Health (last success, last error, next poll, posts seen) is written to the store's meta table
 after every poll, so `parley sources` can read it from another process; HTTP validators (ETag,
@@ -26,6 +27,7 @@ import asyncio
 import hashlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -44,7 +46,7 @@ from monitor.fetch import Fetcher, Validators
 from monitor.poller import Poller, PollOutcome
 from monitor.service.ports import NO_POLL_METRICS, PollMetrics
 from store.errors import StoreError
-from store.lease_keeper import ShareKeeper
+from store.lease_keeper import RoundResult, ShareKeeper
 from store.mapper import to_new_event
 from store.ports import EventStore
 from store.records import NewEvent
@@ -173,8 +175,10 @@ class Daemon:
     ) -> None:
         self._sources = {s.name: s for s in sources if s.enabled}
         self._keeper = keeper
-        self._leasing: asyncio.Task[None] | None = None
+        self._leasing: threading.Thread | None = None
+        self._leasing_stop = threading.Event()
         self._polling: set[str] = set()  # sources being polled now (never given up mid-poll)
+        self._polling_lock = threading.Lock()  # the keeper's thread reads `_polling`
         self._poller = poller
         self._fetcher = fetcher
         self._store = store
@@ -238,27 +242,29 @@ class Daemon:
             )
         self._scheduler.start()
         if self._keeper is not None:
-            await self._lease_round()
-            self._leasing = asyncio.create_task(self._keep_leases(), name="source-leases")
+            loop = asyncio.get_running_loop()
+            self._leasing_stop.clear()
+            self._leasing = threading.Thread(
+                target=self._keeper.run,
+                args=(
+                    self._leasing_stop,
+                    lambda result: loop.call_soon_threadsafe(self._apply_leases, result),
+                    self._busy,
+                ),
+                name="parley-source-leases",
+                daemon=True,
+            )
+            self._leasing.start()
         log.info("daemon_started", sources=len(self._sources))
 
-    async def _keep_leases(self) -> None:
-        keeper = self._keeper
-        assert keeper is not None
-        while True:
-            await asyncio.sleep(keeper.renew_every)
-            await self._lease_round()
+    def _busy(self) -> frozenset[str]:
+        with self._polling_lock:
+            return frozenset(self._polling)
 
-    async def _lease_round(self) -> None:
-        """One `ShareKeeper.round()`: resume the jobs of sources gained, pause those lost."""
-        keeper, scheduler = self._keeper, self._scheduler
-        assert keeper is not None
-        try:
-            result = await self._poller.in_store(partial(keeper.round, set(self._polling)))
-        except StoreError as exc:  # held leases stay valid until they lapse; retried next round
-            log.warning("source_leases_not_renewed", reason=str(exc))
-            return
-        if scheduler is None or not scheduler.running:
+    def _apply_leases(self, result: RoundResult) -> None:
+        """After a lease round (on the event loop): resume the jobs of sources gained, pause those lost."""
+        scheduler = self._scheduler
+        if scheduler is None or scheduler.state != STATE_RUNNING:
             return
         now = self._clock()
         for name in sorted(result.lost):
@@ -273,13 +279,15 @@ class Daemon:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        self._polling.add(name)
+        with self._polling_lock:
+            self._polling.add(name)
         try:
             await self.poll_once(name)
         except asyncio.CancelledError:
             return  # stopping: the poller lets a started append finish
         finally:
-            self._polling.discard(name)
+            with self._polling_lock:
+                self._polling.discard(name)
             if task is not None:
                 self._tasks.discard(task)
 
@@ -359,9 +367,6 @@ class Daemon:
         """Stop polling: no new polls; polls in flight get `grace` seconds to end on their own,
         then their fetches are cancelled; appends already started always finish."""
         scheduler = self._scheduler
-        if self._leasing is not None:
-            self._leasing.cancel()
-            await asyncio.gather(self._leasing, return_exceptions=True)
         if scheduler is not None and scheduler.running:
             scheduler.pause()  # no new polls
         await asyncio.sleep(0)  # polls just submitted start, and register in _tasks
@@ -377,9 +382,7 @@ class Daemon:
             log.warning("daemon_stop_timeout", seconds=timeout)
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)  # every job has ended: nothing left to cancel
-        if self._keeper is not None:
-            try:  # at once, so the other daemons need not wait for the leases to lapse
-                await self._poller.in_store(self._keeper.release_all)
-            except StoreError as exc:
-                log.warning("source_leases_not_released", reason=str(exc))
+        if self._leasing is not None:  # the keeper's thread releases every lease as it ends
+            self._leasing_stop.set()
+            await asyncio.get_running_loop().run_in_executor(None, self._leasing.join, timeout)
         log.info("daemon_stopped", polls=self.polls)

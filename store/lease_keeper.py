@@ -99,8 +99,9 @@ class SingleLease:
 
     @property
     def held(self) -> bool:
-        """True while the last `hold()` succeeded less than `ttl` seconds ago."""
-        return self.token is not None and self.monotonic() < self._until
+        """True while the last `hold()` succeeded less than two thirds of `ttl` ago: far enough
+        from lapsing that a piece of work begun now ends, normally, before anyone may take over."""
+        return self.token is not None and self.monotonic() < self._until - self.ttl / 3
 
     def release(self) -> None:
         """Give the lease up now (a clean stop), so another process need not wait for `ttl`."""
@@ -228,6 +229,34 @@ class ShareKeeper:
             self.held -= set(idle)
             self.store.release_leases([self._lease(i) for i in idle], self.me)
 
+    def run(
+        self,
+        stop: threading.Event,
+        on_change: Callable[[RoundResult], None],
+        busy: Callable[[], Collection[str]] = frozenset,
+    ) -> None:
+        """Do a round every `renew_every` seconds until `stop` is set, then release everything.
+
+        Meant for a thread of its own, so renewals never queue behind other work (polls,
+        appends). Calls `on_change(result)` (from this thread) after a round that gained or
+        lost items. Never raises for the database: a failed round is logged and retried.
+        """
+        try:
+            while not stop.is_set():
+                try:
+                    result = self.round(busy())
+                except StoreError as exc:  # held leases stay valid until they lapse
+                    log.warning("leases_not_renewed", group=self.group, reason=str(exc))
+                else:
+                    if result.gained or result.lost:
+                        on_change(result)
+                stop.wait(self.renew_every)
+        finally:
+            try:  # at once, so the other processes need not wait for the leases to lapse
+                self.release_all()
+            except StoreError as exc:
+                log.warning("leases_not_released", group=self.group, reason=str(exc))
+
     def release_all(self) -> None:
         """Give up every item and the membership now (a clean stop)."""
         items, self.held, self._until = sorted(self.held), set(), 0.0
@@ -245,33 +274,41 @@ def follow_while_held(
 ) -> int:
     """Run a projection only while this process holds `lease`; return how many events it applied.
 
-    Until `stop` is set: renews the lease every `ttl / 3` seconds; while held, applies the log one
-    batch at a time (so a long catch-up never outlives the lease); while not, checks again every
-    `ttl / 3` seconds. Another holder's runner moving the checkpoint (`ConcurrencyError`, a
-    takeover) is not an error: the next batch starts from the new checkpoint. Releases the lease
-    when it returns. Raises what the runner raises otherwise, and `StoreError` from the lease.
+    A thread of its own renews (or tries to take) the lease every `ttl / 3` seconds, so a long
+    batch never keeps it from being renewed. Until `stop` is set, while the lease is `held`,
+    applies the log one batch at a time; while not, checks again every `wait_slice` seconds.
+    Another holder's runner moving the checkpoint (`ConcurrencyError`: a takeover) is not an
+    error: the next batch starts from the new checkpoint. Releases the lease when it returns.
+    Raises what the runner raises.
     """
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.is_set():
+            try:
+                lease.hold()
+            except StoreError as exc:  # not renewed: it lapses unless the next try works
+                log.warning("lease_not_renewed", lease=lease.name, error=str(exc))
+            done.wait(lease.ttl / 3)
+
+    beat = threading.Thread(target=heartbeat, name=f"parley-lease-{lease.name}", daemon=True)
+    beat.start()
     total = 0
-    renew_at = 0.0
     try:
         while not stop.is_set():
-            now = lease.monotonic()
-            if now >= renew_at:
-                renew_at = now + lease.ttl / 3
-                if not lease.hold():
-                    stop.wait(lease.ttl / 3)
-                    continue
+            if not lease.held:
+                stop.wait(wait_slice)
+                continue
             try:
                 total += runner.catch_up(to_position=runner.position + runner.batch_size)
             except ConcurrencyError:
                 log.info("projection_moved_elsewhere", projection=runner.projection.name)
                 continue
-            if stop.is_set():
-                break
-            slice_ = max(0.0, min(wait_slice, renew_at - lease.monotonic()))
-            if slice_:
-                runner.store.wait(runner.position, slice_)
+            if not stop.is_set():
+                runner.store.wait(runner.position, wait_slice)
     finally:
+        done.set()
+        beat.join()
         if lease.token is not None:
             try:
                 lease.release()
