@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from monitor.views.firmness import ACT, READY
+from monitor.views.firmness import ACT, READY, add_statement, statement
 from monitor.views.mentions import Mention
 
 Agg = dict[str, Any]
@@ -29,7 +29,16 @@ PROVENANCE_CAP = 10
 
 def empty_base() -> Agg:
     """The aggregate of no mentions."""
-    return {"n": 0, "acts": 0, "ready": 0, "first": None, "last": None, "attrs": {}, "recent": []}
+    return {
+        "n": 0,
+        "acts": 0,
+        "ready": 0,
+        "said": [],
+        "first": None,
+        "last": None,
+        "attrs": {},
+        "recent": [],
+    }
 
 
 def _value_key(value: Any) -> str:
@@ -45,6 +54,7 @@ def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:
         agg["acts"] += 1
     elif firm == READY:
         agg["ready"] += 1
+    add_statement(agg["said"], statement(m["quote"]))
     stamp = [m["t"], m["pos"], m["quote"], m["actor"]]
     if agg["first"] is None or stamp < agg["first"]:
         agg["first"] = stamp

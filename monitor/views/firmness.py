@@ -18,9 +18,11 @@ that sets a row's status) is shown only when something firm stands behind it:
   agenda, "calling for real work - ceasefire, humanitarian actions, leaders' meeting", not a
   position on each). It adds to a row that something firm opened, never opens one by itself.
 
-A row also shows when mentions from two posts stand behind it, whatever their firmness: a
-position repeated is on the table. Every rule is commutative over the mentions (counts), so the
-order in which posts arrive never shows.
+A row also shows when two different sentences stand behind it, whatever their firmness: a
+position restated is on the table. The same sentence carried by several sources (one page
+followed in five formats, a wire story syndicated) is one statement, not a restatement. Every
+rule is commutative over the mentions (counts, and the two smallest digests of what was said),
+so the order in which posts arrive never shows.
 
 The cue names are the `rule` names of the rules pack (`monitor/claims/rules/patterns.yaml`); a
 pack's own cues are acts unless named in the projection's `stance_rules`/`readiness_rules`.
@@ -28,8 +30,10 @@ pack's own cues are acts unless named in the projection's `stance_rules`/`readin
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from monitor.claims.model import Claim
 
@@ -79,17 +83,26 @@ def firmness(
     return out
 
 
-def shown(agg: dict[str, object]) -> bool:
+def statement(quote: str) -> str:
+    """A short digest of a sentence, the same for the same words whatever the case and spacing."""
+    words = " ".join(quote.lower().split())
+    return hashlib.blake2b(words.encode(), digest_size=6).hexdigest()
+
+
+def add_statement(said: list[str], digest: str) -> None:
+    """Keep the two smallest distinct digests in `said` (commutative: any order gives the same)."""
+    if digest not in said:
+        said.append(digest)
+        said.sort()
+        del said[2:]
+
+
+def shown(agg: dict[str, Any]) -> bool:
     """True when a demand or response aggregate has something firm behind it (readiness counts)."""
-    return bool(agg["acts"] or agg["ready"]) or _posts(agg) >= 2
+    return bool(agg["acts"] or agg["ready"]) or len(agg["said"]) >= 2
 
 
-def shown_as_offer(agg: dict[str, object], *, demanded: bool) -> bool:
+def shown_as_offer(agg: dict[str, Any], *, demanded: bool) -> bool:
     """True when a proposal aggregate is an offer: an act, readiness for what its actor does not
-    itself demand firmly (`demanded`), or mentions from two posts."""
-    return bool(agg["acts"]) or (bool(agg["ready"]) and not demanded) or _posts(agg) >= 2
-
-
-def _posts(agg: dict[str, object]) -> int:
-    n = agg["n"]
-    return n if isinstance(n, int) else 0
+    itself demand firmly (`demanded`), or two different sentences."""
+    return bool(agg["acts"]) or (bool(agg["ready"]) and not demanded) or len(agg["said"]) >= 2

@@ -96,12 +96,23 @@ def test_a_stance_adds_to_a_row_a_firm_claim_opened():
     assert row["latest_quote"] == "demand UKR sanctions rule=modal-must"
 
 
-def test_a_stance_repeated_in_two_posts_is_a_position():
+def test_a_stance_restated_in_another_sentence_is_a_position():
     rows = _fold(
         published(post("p1", "demand RUS sanctions rule=want")),
-        published(post("p2", "demand RUS sanctions rule=want", minutes=5)),
+        published(post("p2", "demand RUS sanctions rule=want direction=lift", minutes=5)),
     )
     assert _keys(rows, "open_demands") == ["RUS|sanctions|*"]
+
+
+def test_one_sentence_carried_by_several_sources_is_one_statement():
+    """The same page followed in two formats, or a syndicated story, restates nothing."""
+    line = "demand POL prisoner_exchange rule=modal-must"
+    rows = _fold(
+        published(post("p1", line), source="feed"),
+        published(post("p1", line), source="html"),
+        published(post("p9", "demand  POL prisoner_exchange  rule=modal-must"), source="wire"),
+    )
+    assert _keys(rows, "open_demands") == []
 
 
 def test_rows_do_not_depend_on_whether_the_stance_or_the_firm_claim_came_first():
