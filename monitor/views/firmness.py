@@ -9,11 +9,11 @@ mostly commentary ("Nato must do everything it can", "Russia wants the easing of
 So each mention carries a firmness, and a row of `open_demands` or `proposals` (and a response
 that sets a row's status) is shown only when something firm stands behind it:
 
-- `ACT` (2): a claim from any other cue; a claim stated in the post's title (the headline is the
-  desk's own summary of the position); counts everywhere.
-- `READY` (1): a readiness cue. Firm, except that an actor's readiness for what it demands itself
-  is a restatement of that demand, not an offer: it adds no proposals row while the actor has a
-  firm demand on the topic.
+- `ACT` (2): a claim from any other cue; counts everywhere.
+- `READY` (1): a readiness cue, or a stance stated in the post's title (the headline is the
+  desk's own summary of a position). Firm, except that an actor's readiness for what it demands
+  itself is a restatement of that demand, not an offer: it adds no proposals row while the actor
+  demands the topic as an act (or in two different sentences).
 - `STANCE` (0): a stance cue, or one cue spread over a list of `LIST_TOPICS` or more topics (an
   agenda, "calling for real work - ceasefire, humanitarian actions, leaders' meeting", not a
   position on each). It adds to a row that something firm opened, never opens one by itself.
@@ -73,13 +73,13 @@ def firmness(
     topics_per_cue = Counter((kind, actor, span) for kind, actor, span, _ in distinct)
     out = []
     for c in claims:
+        cue = cue_of(c.rule)
+        level = STANCE if cue in stance_rules else READY if cue in readiness_rules else ACT
         if c.span[0] < title_end:
-            out.append(ACT)
+            level = max(level, READY)
         elif topics_per_cue[(c.kind, c.actor, c.span)] >= LIST_TOPICS:
-            out.append(STANCE)
-        else:
-            cue = cue_of(c.rule)
-            out.append(STANCE if cue in stance_rules else READY if cue in readiness_rules else ACT)
+            level = STANCE
+        out.append(level)
     return out
 
 
@@ -100,6 +100,12 @@ def add_statement(said: list[str], digest: str) -> None:
 def shown(agg: dict[str, Any]) -> bool:
     """True when a demand or response aggregate has something firm behind it (readiness counts)."""
     return bool(agg["acts"] or agg["ready"]) or len(agg["said"]) >= 2
+
+
+def demanded_firmly(agg: dict[str, Any]) -> bool:
+    """True when a demand aggregate holds an act or two different sentences (its actor's readiness
+    for the same topic is then that demand restated, not an offer)."""
+    return bool(agg["acts"]) or len(agg["said"]) >= 2
 
 
 def shown_as_offer(agg: dict[str, Any], *, demanded: bool) -> bool:

@@ -29,7 +29,7 @@ from monitor.views.aggregate import (
     new_bucket,
 )
 from monitor.views.errors import ViewError
-from monitor.views.firmness import READINESS_RULES, STANCE_RULES, firmness, shown
+from monitor.views.firmness import READINESS_RULES, STANCE_RULES, demanded_firmly, firmness
 from monitor.views.mentions import Mention, group_claims, merge_into, post_key, post_time
 from monitor.views.state import FORMAT, VIEWS, ViewState
 from store.records import JSONValue, RecordedEvent, RowChange
@@ -174,14 +174,14 @@ class NegotiationProjection:
 
     @staticmethod
     def _demands_itself(state: ViewState, proposal_key: str) -> bool:
-        """True when the proposal's actor has a shown demand row on the same topic."""
+        """True when the proposal's actor demands the same topic firmly (`demanded_firmly`)."""
         actor, topic = proposal_key.split("|")
         table = state.table(demands.VIEW)
         prefix = f"{actor}|{topic}|"
         for group, key in state.by_topic.get(topic, ()):
             if group == demands.VIEW and key.startswith(prefix):
                 agg = table[key]["agg"]
-                if agg["n"] and shown(agg):
+                if agg["n"] and demanded_firmly(agg):
                     return True
         return False
 

@@ -59,10 +59,14 @@ def test_cues_are_classified_as_act_readiness_or_stance():
     assert firmness(claims, title_end=0) == [ACT, STANCE, STANCE, READY, STANCE, STANCE, ACT]
 
 
-def test_a_stance_in_the_title_is_firm():
-    """The headline is the desk's own summary of a position."""
-    claims = [_c("demand", "ceasefire", "want", (0, 30)), _c("demand", "talks", "want", (40, 60))]
-    assert firmness(claims, title_end=35) == [ACT, STANCE]
+def test_a_stance_in_the_title_is_firm_enough_to_show():
+    """The headline is the desk's own summary of a position; an act there stays an act."""
+    claims = [
+        _c("demand", "ceasefire", "want", (0, 30)),
+        _c("demand", "talks", "want", (40, 60)),
+        _c("demand", "sanctions", "call-for", (0, 30)),
+    ]
+    assert firmness(claims, title_end=35) == [READY, STANCE, ACT]
 
 
 def test_one_cue_over_three_topics_is_an_agenda_but_two_topics_are_two_positions():
@@ -195,3 +199,13 @@ def test_readiness_is_an_offer_unless_the_actor_demands_it_itself():
     rows = _fold(published(demand), published(ready), withdrawn(demand))
     assert _keys(rows, "proposals") == ["UKR|ceasefire"]  # the demand gone, the offer stands
     assert _keys(rows, "open_demands") == []
+
+
+def test_a_headline_wish_is_a_demand_but_does_not_swallow_an_offer():
+    """ "Houthis say they want more swaps" (title) shows a demand; "ready for an all-for-all
+    exchange" in the body is still their offer: a stance is no demand made as an act."""
+    p = post("p1", "proposal HOUTHIS prisoner_exchange rule=ready-to")
+    p = replace(p, title="demand HOUTHIS prisoner_exchange rule=want")
+    rows = _fold(published(p))
+    assert _keys(rows, "open_demands") == ["HOUTHIS|prisoner_exchange|*"]
+    assert _keys(rows, "proposals") == ["HOUTHIS|prisoner_exchange"]
