@@ -2,7 +2,8 @@
 
 Public surface:
 - `monitor.audit.replay`: `fold_state`, `fold_views`, `replay_into`, `compare_views`,
-  `dump_views`, `digest`, `live_position`.
+  `compare_rows`, `dump_views`, `dump_chunks`, `digest`, `digest_chunks`, `live_position`.
+- `monitor.audit.rows`: `RowStore`, the rebuilt rows on disk (a replay's memory stays flat).
 - `monitor.audit.history`: `row_history` (every event that touched one view row) and
   `views_diff` (what changed between two moments).
 - `monitor.audit.alerts_check`: `check_alerts` (alerts the rules call for, against the trail).
