@@ -222,6 +222,18 @@ def test_parley_config_check_accepts_the_compose_config() -> None:
     assert "newsroom-mail" in proc.stdout
 
 
+def test_image_and_compose_commands_name_real_parley_options() -> None:
+    """The image's ENTRYPOINT + CMD and the simulator's command parse with this Parley."""
+    runtime = _stages(DEPLOY / "Dockerfile")[-1]
+    image_cmd = _exec_form(next(r for w, r in runtime if w == "CMD"))
+    simulator = [str(a) for a in _compose()["services"]["simulator"]["command"]]
+    for argv in (image_cmd, simulator):
+        proc = subprocess.run(
+            [PARLEY, *argv, "--help"], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert proc.returncode == 0, f"{argv}: {proc.stdout}{proc.stderr}"
+
+
 def _compose_cli() -> list[str] | None:
     docker = shutil.which("docker")
     if docker:

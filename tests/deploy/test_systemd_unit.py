@@ -136,6 +136,17 @@ def test_unit_checks_the_etc_config_then_runs_parley_on_it() -> None:
     assert pre == [INSTALLED_PARLEY, "config", "check", "/etc/parley/parley.toml"]
 
 
+@pytest.mark.parametrize("key", ["ExecStartPre", "ExecStart"])
+def test_unit_commands_name_real_parley_options(key: str) -> None:
+    """Each command line parses with this Parley (`--help` appended): no renamed option or
+    command breaks the service unnoticed (systemd-analyze checks only that the binary exists)."""
+    argv = single(read_unit(UNIT), "Service", key).split()
+    proc = subprocess.run(
+        [PARLEY, *argv[1:], "--help"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_unit_writes_no_secret_and_reads_secrets_from_root_only_places() -> None:
     """Secrets come from an EnvironmentFile or credentials, never from Environment= lines."""
     unit = read_unit(UNIT)
