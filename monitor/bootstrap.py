@@ -187,15 +187,22 @@ class ViewsFollower:
         return await asyncio.get_running_loop().run_in_executor(self._w.executor, gap)
 
     async def stop(self) -> None:
-        """Wait (up to the grace period) until the views hold every event appended so far, then stop."""
+        """Wait (up to the grace period) until the views hold every event appended so far, then
+        stop them, also when the database cannot say how far they are (it is down): the views'
+        thread must end either way."""
+        from store.errors import StoreError
+
         store = self._w.store
         loop = asyncio.get_running_loop()
-        target = await loop.run_in_executor(self._w.executor, lambda: store.head().position)
-        deadline = time.monotonic() + self._grace
-        while (gap := await self.behind(target)) > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if gap:
-            log.warning("views_stopped_behind", events=gap, seconds=self._grace)
+        try:
+            target = await loop.run_in_executor(self._w.executor, lambda: store.head().position)
+            deadline = time.monotonic() + self._grace
+            while (gap := await self.behind(target)) > 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if gap:
+                log.warning("views_stopped_behind", events=gap, seconds=self._grace)
+        except StoreError as exc:
+            log.warning("views_stopped_unchecked", reason=str(exc))
         await self.inner.stop()
 
 

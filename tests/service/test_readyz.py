@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ def test_readyz_says_503_naming_the_database_once_postgresql_drops_the_daemon(
     dbname = pg_url.rsplit("/", 1)[1]
 
     async def main() -> None:
+        before = set(threading.enumerate())
         app = await start_app(
             settings(),
             database_url=pg_url,
@@ -113,6 +115,9 @@ def test_readyz_says_503_naming_the_database_once_postgresql_drops_the_daemon(
                 assert value(m, "parley_database_up") == 0
         finally:
             await app.stop()
+        # stopping with the database gone still ends the views' threads (their lease too)
+        left = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("parley-")]
+        assert left == []
 
     asyncio.run(main())
 
