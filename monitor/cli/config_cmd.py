@@ -22,8 +22,10 @@ app.add_typer(config_app, name="config")
 def check_cmd(
     file: Annotated[Path, typer.Argument(help="The TOML configuration file.", show_default=False)],
 ) -> None:
-    """Validate FILE as `parley run` would (secrets included, connecting nowhere): print every
-    error with its line and exit 1, or a short summary and exit 0."""
+    """Validate FILE as `parley run` would load it: every error with its line, or a summary.
+
+    Secrets are resolved but never printed; nothing is contacted. Exit 1 on errors, else 0.
+    """
     from monitor.config_check import check_file
     from store.url import mask_password
 

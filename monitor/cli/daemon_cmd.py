@@ -32,7 +32,7 @@ def run_cmd(
         typer.Option(
             "--listen",
             help="HOST:PORT for /healthz, /readyz and /metrics, or off "
-            "(overrides [service] listen; default 127.0.0.1:9107).",
+            "(overrides \\[service] listen; default 127.0.0.1:9107).",
             show_default=False,
         ),
     ] = None,
