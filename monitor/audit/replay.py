@@ -8,8 +8,8 @@
         fold_state(store, projection, to_position=head, rows=rows)
         text = "".join(dump_chunks(VIEWS, rows.rows))                        # == dump_views(...)
 
-A replay never sends an alert: the fold runs without the alerts' outbox hook, and an in-memory
-replay writes nothing at all. `replay_into` copies the log (verified on arrival, see
+A replay never sends an alert: the fold runs without the alerts' outbox hook, and a replay that
+is not `replay_into` writes to no database (its rows wait in a temporary file). `replay_into` copies the log (verified on arrival, see
 `store.copy`) into the target and rebuilds the views there from an empty state, so the target is a
 self-contained audit copy: its own log, its own views, checkable with `parley verify`.
 
@@ -113,11 +113,14 @@ def replay_into(
     *,
     to_position: int,
     progress: Progress | None = None,
+    read_back: bool = True,
 ) -> Views:
     """Copy the log up to `to_position` into `target` and rebuild the views there from empty.
 
     The target's earlier views (of this projection) are forgotten first; its outbox gets nothing.
-    Raises `store.errors.IntegrityError` when the log does not copy cleanly (see `store.copy`).
+    Returns the rebuilt views as `read_views(target)` gives them, or `{}` without `read_back`
+    (for a caller that reads the target's rows a view at a time). Raises
+    `store.errors.IntegrityError` when the log does not copy cleanly (see `store.copy`).
     """
     from monitor.views import make_runner, read_views
 
@@ -135,7 +138,7 @@ def replay_into(
         done += applied
         if progress is not None:
             progress(done, to_position)
-    return read_views(target)
+    return read_views(target) if read_back else {}
 
 
 def dump_views(views: Views) -> str:

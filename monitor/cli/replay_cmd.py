@@ -151,7 +151,9 @@ def replay_command(  # noqa: PLR0917  (typer maps each option to one parameter)
                 rows_of: Callable[[str], Iterable[dict[str, Any]]] = rebuilt.rows
             else:
                 target = stack.enter_context(open_store(into))
-                replay_into(store, target, projection, to_position=position, progress=tick)
+                replay_into(
+                    store, target, projection, to_position=position, progress=tick, read_back=False
+                )
                 rows_of = _stored_rows(target, projection.name)
         typer.echo(
             f"replayed positions 1..{position} of {head}"
