@@ -212,14 +212,18 @@ class SQLiteLeases(LeaseTable):
         ]
         with self._transaction(conn, append_lock=False):
             conn.executemany(sql, params)
+            # Exactly the rows this statement wrote: ours, and expiring at the moment we set.
             rows = conn.execute(
-                "SELECT name, holder, token, expires_at, "
-                "(julianday(expires_at) - julianday(?)) * 86400.0 FROM leases "
-                "WHERE holder = ? AND expires_at > ? "
-                "AND name IN (SELECT value FROM json_each(?)) ORDER BY name",
-                [now, holder, now, json.dumps(names)],
+                "SELECT name, token FROM leases WHERE holder = ? AND expires_at = ? ORDER BY name",
+                [holder, until],
             ).fetchall()
-        return [self._info(row) for row in rows]
+        expires_at = start + timedelta(seconds=ttl)
+        return [
+            LeaseInfo(
+                name=name, holder=holder, token=int(token), expires_at=expires_at, remaining=ttl
+            )
+            for name, token in rows
+        ]
 
     def _info(self, row: Sequence[Any]) -> LeaseInfo:
         name, holder, token, expires_at, remaining = row

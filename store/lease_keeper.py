@@ -8,10 +8,11 @@ projection only while its lease is held.
 
 `ShareKeeper` divides a group of named items (the sources to poll) between the live processes:
 each `round()` (every `ttl / 3` seconds) renews, in one statement, the process's membership lease
-and every item lease it holds; reads the group's leases in one query; then
+and every item lease it holds; reads the live members in one query; then
 
 - counts the live members `m` (unexpired membership leases, this process included) and takes its
-  fair share, `ceil(items / m)` (`fair_share`);
+  fair share, `ceil(items / m)` (`fair_share`); holding exactly that (the steady state), it
+  reads nothing else;
 - holding more than that, it releases the surplus (never an item in hand: `busy`), so a daemon
   that joins gets work at its next round;
 - holding fewer, it claims free items (missing or expired leases), up to the share, in an order
@@ -169,32 +170,30 @@ class ShareKeeper:
         self.held = {
             lease.name[len(prefix) :] for lease in renewed if lease.name.startswith(prefix)
         }
-        leases = self.store.leases(self.group)
-        dead = self._dead(leases) if first else set()
-        members = {
-            lease.holder
-            for lease in leases
-            if lease.name.startswith(f"{self.group}.members/")
-            and lease.live
-            and lease.holder not in dead
-        } | {self.me}
+        # Holding the share already (the steady state), only the members are read: a few rows.
+        peers = self.store.leases(f"{self.group}.members/")
+        dead = self._dead(peers) if first else set()
+        members = {x.holder for x in peers if x.live and x.holder not in dead} | {self.me}
         share = fair_share(len(self.items), len(members))
         if len(self.held) > share:
             self._shed(len(self.held) - share, busy)
         elif len(self.held) < share:
+            leases = self.store.leases(prefix)
+            if first:
+                dead |= self._dead(leases)
             taken = {
                 lease.name[len(prefix) :]
                 for lease in leases
-                if lease.name.startswith(prefix) and lease.live and lease.holder not in dead
+                if lease.live and lease.holder not in dead
             }
             free = [i for i in self.items if i not in self.held and i not in taken]
             free.sort(key=lambda item: _rank(self.me, item))
             wanted = free[: share - len(self.held)]
             if wanted:
+                # Their leases run from later than the renewal's: `_until` stays.
                 got = self.store.claim_leases(
                     [self._lease(i) for i in wanted], self.me, self.ttl, replacing=dead
                 )
-                # Their leases run from `started`, later than the renewal's: `_until` stays.
                 self.held |= {lease.name[len(prefix) :] for lease in got}
         result = RoundResult(
             gained=frozenset(self.held - before),
