@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import re
 from email.message import Message
+from html import unescape
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode as Node
@@ -30,6 +31,17 @@ _BLOCKS = frozenset(
     {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dd", "dt"}
 )
 _SKIP = frozenset({"script", "style", "noscript", "template", "iframe", "svg", "button"})
+# The parser makes these elements only from tags written in the source, so a fragment without
+# any such tag (most post bodies) needs no tree search for them: one regex scan replaces eight
+# CSS queries (a third of the cost of `html_to_parts` on a typical body).
+_SKIP_TAG = re.compile(r"<(?:script|style|noscript|template|iframe|svg|button)\b", re.IGNORECASE)
+_FIGCAPTION_TAG = re.compile(r"<figcaption\b", re.IGNORECASE)
+# The commonest post body: plain paragraphs, `<p>text</p>` one after another (text with character
+# references but no tag, no NUL, which the HTML parser drops). Its paragraphs are read with two
+# regexes and `html.unescape` (the HTML5 character-reference rules, as the parser's), about 20x
+# faster than building a document; tests check both readings agree on generated bodies.
+_PLAIN_PARAGRAPHS = re.compile(r"[ \t\r\n\f]*(?:<p>[^<\x00]*</p>[ \t\r\n\f]*)+", re.IGNORECASE)
+_PLAIN_PARAGRAPH = re.compile(r"<p>([^<\x00]*)</p>", re.IGNORECASE)
 
 
 def clean(text: str | None) -> str:
@@ -128,9 +140,23 @@ def inline_text(value: str | None) -> str:
         return ""
     if not _LOOKS_HTML.search(value):
         return clean(value)
-    tree = HTMLParser(f"<div id='__root'>{value}</div>")
-    root = tree.css_first("#__root")
+    root = _fragment_root(value)
     return node_text(root) if root is not None else clean(value)
+
+
+def _fragment_root(html: str) -> Node | None:
+    """An HTML fragment parsed inside a `<div id="__root">`: that div, holding the fragment.
+
+    The div opens the document's body, so it is the body's first child: reaching it that way
+    avoids a CSS query, whose selector engine costs more to set up than parsing a post body.
+    """
+    tree = HTMLParser(f"<div id='__root'>{html}</div>")
+    body = tree.body
+    root = body.child if body is not None and body.parent is not None else None
+    if root is None or root.tag != "div" or root.attributes.get("id") != "__root":
+        # A fragment that unsettles the document (a <frameset> detaches the body): search.
+        root = tree.css_first("#__root")
+    return root
 
 
 def html_to_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -140,16 +166,26 @@ def html_to_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     caption. Text outside any block is split on blank lines and `<br><br>`. Images' alt text is
     ignored (it describes the picture; it is not part of the report).
     """
-    tree = HTMLParser(f"<div id='__root'>{html}</div>")
-    root = tree.css_first("#__root")
+    if _PLAIN_PARAGRAPHS.fullmatch(html):
+        return plain_paragraphs(html), ()
+    return parsed_parts(html)
+
+
+def parsed_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`html_to_parts` through the HTML parser, whatever the fragment holds."""
+    root = _fragment_root(html)
     if root is None:  # selectolax always builds it; keep mypy and readers honest
         return (), ()
-    for tag in _SKIP:
-        for node in root.css(tag):
+    if _SKIP_TAG.search(html):
+        for tag in _SKIP:
+            for node in root.css(tag):
+                node.decompose()
+    captions: tuple[str, ...] = ()
+    if _FIGCAPTION_TAG.search(html):
+        figcaptions = root.css("figcaption")
+        captions = tuple(c for c in (node_text(n) for n in figcaptions) if c)
+        for node in figcaptions:
             node.decompose()
-    captions = tuple(c for c in (node_text(n) for n in root.css("figcaption")) if c)
-    for node in root.css("figcaption"):
-        node.decompose()
     paragraphs: list[str] = []
     loose: list[str] = []
 
@@ -192,6 +228,11 @@ def html_to_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     walk(root)
     flush()
     return tuple(paragraphs), captions
+
+
+def plain_paragraphs(html: str) -> tuple[str, ...]:
+    """The paragraphs of a body made only of `<p>text</p>` (see `_PLAIN_PARAGRAPHS`), no parser."""
+    return tuple(p for p in (clean(unescape(t)) for t in _PLAIN_PARAGRAPH.findall(html)) if p)
 
 
 def text_to_paragraphs(text: str) -> tuple[str, ...]:
