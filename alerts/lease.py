@@ -6,6 +6,9 @@ when the holder has released it (a clean stop) or stopped renewing it for `ttl` 
 or hangs). A holder that ran on this host and whose process is gone (a daemon restarted after a
 crash) is replaced at once. The holder renews before every send, so `ttl` must be longer than
 one send can take (the channel's timeout plus its rate-limit wait): `AlertsService` sees to that.
+With `heartbeat` (the daemon's setting), a thread of its own also renews it every `ttl / 3`
+seconds, so a worker whose store calls queue behind a busy daemon's polls keeps its lease; a
+check before a send is then only a look at when it was last renewed.
 
 Taking and renewing are one compare-and-set in the database (`store.lease`), timed by the
 database's clock, so two workers can never both hold the lease. The one window left: a holder
@@ -15,14 +18,20 @@ worker took over and sent the same alert; receivers can drop it by its alert key
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
+import structlog
+
+from store.errors import StoreError
 from store.lease import holder_id
 from store.lease_keeper import SingleLease
 from store.ports import LeaseStore
 
 NAME = "alerts/delivery"
 """The lease's name in the store's lease table."""
+
+log = structlog.get_logger("alerts.lease")
 
 
 def worker_id() -> str:
@@ -37,7 +46,10 @@ class Lease:
     store: LeaseStore
     me: str = field(default_factory=worker_id)
     ttl: float = 30.0
+    heartbeat: bool = False  # also renew from a thread of its own, every ttl / 3
     _lease: SingleLease | None = field(default=None, init=False, repr=False)
+    _beat: threading.Thread | None = field(default=None, init=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def _single(self) -> SingleLease:
         if self._lease is None:
@@ -45,8 +57,29 @@ class Lease:
         return self._lease
 
     def hold(self) -> bool:
-        """Take or renew the lease; True when this worker holds it for the next `ttl` seconds."""
-        return self._single().hold()
+        """Take or renew the lease; True when this worker holds it for the next `ttl` seconds.
+
+        With `heartbeat`, the first call starts the renewing thread; later calls only check
+        that it renewed the lease recently (no database round trip).
+        """
+        if not self.heartbeat:
+            return self._single().hold()
+        if self._beat is None:
+            held = self._single().hold()
+            self._stop.clear()
+            self._beat = threading.Thread(
+                target=self._renew, name="parley-alerts-lease", daemon=True
+            )
+            self._beat.start()
+            return held
+        return self._single().held
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self._single().hold()
+            except StoreError as exc:  # not renewed: it lapses unless the next try works
+                log.warning("alerts_lease_not_renewed", worker=self.me, error=str(exc))
 
     def holder(self) -> str | None:
         """Who holds the lease now (None when nobody does), as the database sees it."""
@@ -55,4 +88,8 @@ class Lease:
 
     def release(self) -> None:
         """Give the lease up now (on a clean stop), so another worker need not wait for `ttl`."""
+        if self._beat is not None:
+            self._stop.set()
+            self._beat.join()
+            self._beat = None
         self._single().release()

@@ -100,7 +100,7 @@ class AlertsService:
                 return None
         slowest = max((float(getattr(c, "timeout", 0.0)) for c in channels.values()), default=0.0)
         ttl = max(self._lease_ttl, slowest + SEND_MARGIN, 10 * self._poll_interval)
-        return Lease(store=leases, ttl=ttl)
+        return Lease(store=leases, ttl=ttl, heartbeat=True)
 
     async def _run(self, worker: DeliveryWorker) -> None:
         while not self._stop.is_set():

@@ -203,3 +203,20 @@ def test_two_workers_racing_for_a_free_lease_never_both_hold_it(db_url: str) -> 
     finally:
         for s in stores:
             s.close()
+
+
+def test_a_heartbeat_keeps_the_lease_renewed_between_passes(db_url: str) -> None:
+    """With `heartbeat`, the lease is renewed by a thread of its own (no pass needed), and released at stop."""
+    store: Any = open_store(db_url)
+    a = Lease(store=store, me="a", ttl=3.0, heartbeat=True)
+    b = Lease(store=store, me="b", ttl=3.0)
+    assert a.hold()
+    (first,) = store.leases(NAME)
+    # No further call from the worker: the heartbeat alone pushes the expiry on, tenure unchanged.
+    wait_until(lambda: store.leases(NAME)[0].expires_at > first.expires_at, "a renewal")
+    assert store.leases(NAME)[0].token == first.token
+    assert not b.hold()
+    assert a.hold()  # only a look at when it was last renewed
+    a.release()
+    assert b.hold()
+    store.close()
