@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -23,7 +23,7 @@ import structlog
 from store._append import plan_append, serialise_batch
 from store._reader import COLUMNS, LogReader
 from store._versions import VersionCache, chunks
-from store.canonical import GENESIS_HASH
+from store.canonical import GENESIS_HASH, utc_now_text
 from store.errors import ConcurrencyError, UnavailableError
 from store.records import NewEvent
 
@@ -177,10 +177,25 @@ class SQLEventStore(LogReader):
 
     # Writing -----------------------------------------------------------------------------------
     def append(self, events: Sequence[NewEvent]) -> list[int]:
-        """Append a batch, all or nothing; return each event's position (see `EventStore.append`)."""
+        """Append a batch, all or nothing; return each event's position (see `EventStore.append`).
+
+        Every event is checked and its payload serialised first, before any I/O. Then, when this
+        process wrote the current head itself (one daemon writing: the common case), the batch
+        is planned from what it already knows and the backend inserts it only if the head is
+        still that one (`_insert_if_head`). If anything differs (another writer appended, a key
+        is already in the log), nothing is written and the append runs the ordinary way, which
+        looks the head, the keys and the stream versions up under the append lock.
+        """
         if not events:
             return []
         payloads = serialise_batch(events)
+        positions = self._append_on_known_head(events, payloads)
+        if positions is None:
+            positions = self._append_looked_up(events, payloads)
+        return positions
+
+    def _append_looked_up(self, events: Sequence[NewEvent], payloads: list[str]) -> list[int]:
+        """The ordinary append: under the append lock, look everything up, then insert."""
         keys = list(dict.fromkeys(e.idempotency_key for e in events))
         streams = list(dict.fromkeys(e.stream_id for e in events))
         conn = self._conn()
@@ -188,7 +203,7 @@ class SQLEventStore(LogReader):
             head, existing, versions = self._lookups(conn, keys, streams)
             head_key = (head[0], head[1]) if head else (0, GENESIS_HASH)
             # Fixed-width ISO 8601 in UTC sorts like time itself, so strings compare directly.
-            recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
+            recorded_at = utc_now_text()
             if head is not None:  # recorded_at never goes backwards along the log
                 recorded_at = max(recorded_at, self._time_text(head[2]))
             rows, positions = plan_append(
@@ -215,21 +230,25 @@ class SQLEventStore(LogReader):
             self._after_commit()
         return positions
 
-    def _append_on_known_head(self, events: Sequence[NewEvent]) -> list[int] | None:
+    def _append_on_known_head(
+        self, events: Sequence[NewEvent], payloads: list[str]
+    ) -> list[int] | None:
         """The fast path: plan the batch from what this process already knows of the head and the
         streams, and let the backend insert it only if the head is unchanged. None when this
         process does not know the head, the plan conflicts, or the backend declined: the caller
         then runs the ordinary append, which looks everything up under the append lock.
         """
-        streams = list(dict.fromkeys(e.stream_id for e in events))
+        if len(events) == 1:
+            streams = [events[0].stream_id]
+        else:
+            streams = list(dict.fromkeys(e.stream_id for e in events))
         known = self._versions.snapshot(streams)
         if known is None:
             return None
         (head_position, head_hash), head_time, versions = known
-        payloads = serialise_batch(events)
-        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
-        if head_time is not None:
-            recorded_at = max(recorded_at, head_time)
+        recorded_at = utc_now_text()
+        if head_time is not None and head_time > recorded_at:
+            recorded_at = head_time  # never earlier than the head (the clock may step back)
         try:
             rows, positions = plan_append(
                 events,

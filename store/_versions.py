@@ -42,9 +42,14 @@ class VersionCache:
         Only a guess: the caller must check under the append lock that the head is unchanged.
         """
         with self._lock:
-            if self._head is None or any(s not in self._versions for s in streams):
+            head, cached = self._head, self._versions
+            if head is None:
                 return None
-            return self._head, self._head_time, {s: self._versions[s] for s in streams}
+            try:  # on the hot path of every append: no generator, one lookup per stream
+                versions = {s: cached[s] for s in streams}
+            except KeyError:
+                return None
+            return head, self._head_time, versions
 
     def remember(
         self,

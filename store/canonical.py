@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
@@ -92,6 +93,27 @@ def canonical_payload(data: Mapping[str, JSONValue], *, where: str) -> str:
 def format_time(moment: datetime) -> str:
     """A timestamp as the chain writes it: ISO 8601, UTC, microseconds."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# [(a second since the epoch, its text up to the second)]: replaced whole, so threads see an old
+# pair or a new one, never a mix.
+_second_text: list[tuple[int, str]] = [(-1, "")]
+
+
+def utc_now_text() -> str:
+    """The current time as the chain writes it: `format_time(datetime.now(UTC))`, same text.
+
+    Every append stamps its events with this. `datetime.now(UTC).isoformat(...)` costs several
+    microseconds; here the clock is read as an integer and the date and time up to the second
+    are formatted once per second, so only the microseconds are written each time. (Both read
+    the same system clock, and both truncate to the microsecond.)
+    """
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    cached, prefix = _second_text[0]
+    if seconds != cached:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second_text[0] = (seconds, prefix)
+    return f"{prefix}.{micros:06d}+00:00"
 
 
 def event_hash(

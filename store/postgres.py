@@ -32,7 +32,6 @@ from store._projections import ProjectionStore
 from store.errors import IntegrityError, StoreError, UnavailableError
 from store.lease import PostgresLeases
 from store.meta import MetaTable
-from store.records import NewEvent
 
 APPEND_LOCK = 0x7061726C6579  # "parley": the advisory lock that serialises appends
 MIGRATE_LOCK = 0x7061726C6580  # serialises migrations across processes
@@ -46,10 +45,19 @@ _INSERT_SQL = (
     "%b::integer[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[])"
 )
 
+# All rows or none: nothing unless the head is still the one we know and none of the keys is in
+# the log. (Nothing else can conflict then: positions follow the head under the lock, and the
+# stream versions we planned from are exact while the head is unchanged. If something did, the
+# insert would fail as a whole.) So the COMMIT can go in the same round trip as the INSERT.
 _INSERT_IF_HEAD = (
     _INSERT_SQL  # noqa: S608  (constant SQL; values go in as parameters)
     + " WHERE (SELECT hash FROM events ORDER BY position DESC LIMIT 1) "
-    "IS NOT DISTINCT FROM %s::text ON CONFLICT DO NOTHING"
+    "IS NOT DISTINCT FROM %s::text "
+    "AND NOT EXISTS (SELECT FROM events WHERE idempotency_key = ANY(%b::text[]))"
+)
+# Wakes followers only if the rows above went in (the last planned position exists).
+_NOTIFY_IF_INSERTED = (
+    f"SELECT pg_notify('{CHANNEL}', '') WHERE EXISTS (SELECT FROM events WHERE position = %s)"  # noqa: S608
 )
 
 
@@ -93,34 +101,24 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
         with conn.cursor() as cursor:
             cursor.executemany(self._sql(sql), rows)
 
-    def append(self, events: Sequence[NewEvent]) -> list[int]:
-        """Append a batch, all or nothing; return each event's position (see `EventStore.append`).
-
-        When this process wrote the current head itself (one daemon writing: the common case),
-        the batch is planned from what it already knows and sent in one round trip together with
-        a condition, checked under the append lock, that the head is still that one. If anything
-        differs (another writer appended, a key is already in the log), that transaction is
-        rolled back, nothing is written, and the append runs the ordinary way.
-        """
-        if events:
-            positions = self._append_on_known_head(events)
-            if positions is not None:
-                return positions
-        return super().append(events)
-
     def _insert_if_head(self, rows: Sequence[Sequence[Any]], head_hash: str | None) -> bool:
+        """Insert `rows` only if the head is still `head_hash` and no key is in the log.
+
+        BEGIN, the append lock, the conditional insert, the notification and COMMIT go to the
+        server in one round trip (pipeline mode); the server runs them in order, so the head is
+        checked under the lock. Returns False when nothing was inserted.
+        """
         conn = self._conn()
-        stale = False
-        with self._guard("append"), conn.pipeline() as pipeline, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
-            # Inserts nothing unless the head is still the one we know; skips known keys.
-            inserted = conn.execute(_INSERT_IF_HEAD, [*_columns(rows), head_hash])
-            conn.execute(f"NOTIFY {CHANNEL}")  # not delivered if we roll back
-            pipeline.sync()
-            if inserted.rowcount != len(rows):
-                stale = True  # another writer appended, or a key is already in the log
-                raise psycopg.Rollback
-        return not stale
+        columns = _columns(rows)
+        with self._guard("append"):
+            try:
+                with conn.pipeline(), conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+                    inserted = conn.execute(_INSERT_IF_HEAD, [*columns, head_hash, columns[6]])
+                    conn.execute(_NOTIFY_IF_INSERTED, [rows[-1][0]])
+            except psycopg.IntegrityError:
+                return False  # rolled back as a whole; the ordinary append will decide
+        return bool(inserted.rowcount == len(rows))
 
     def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
         conn.execute(_INSERT_SQL, _columns(rows))

@@ -25,7 +25,6 @@ from store.canonical import format_time
 from store.errors import IntegrityError, StoreError, UnavailableError
 from store.lease import SQLiteLeases
 from store.meta import MetaTable
-from store.records import NewEvent
 
 # Constant SQL (column names and "?" placeholders only): ruff's S608 does not apply.
 _INSERT_OR_IGNORE = f"INSERT OR IGNORE INTO events ({COLUMNS}) VALUES ({', '.join('?' * 10)})"  # noqa: S608
@@ -50,11 +49,23 @@ class _Signal:
     def __init__(self) -> None:
         self.condition = threading.Condition()
         self.generation = 0
+        self.waiting = 0  # threads inside wait(); changed only under the condition's lock
 
     def bump(self) -> None:
         with self.condition:
             self.generation += 1
-            self.condition.notify_all()
+            if self.waiting:  # notify_all costs microseconds even with nobody to wake
+                self.condition.notify_all()
+
+    def wait(self, generation: int, timeout: float) -> None:
+        """Sleep until the generation moves past `generation`, or `timeout` seconds."""
+        with self.condition:
+            if self.generation == generation:
+                self.waiting += 1
+                try:
+                    self.condition.wait(timeout)
+                finally:
+                    self.waiting -= 1
 
 
 def _signal_for(path: Path) -> _Signal:
@@ -127,10 +138,14 @@ class SQLiteEventStore(ProjectionStore, MetaTable, SQLiteLeases):
             yield
         except StoreError:
             raise
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(f"{self.url_for_display}: {action}: {exc}") from exc
         except (sqlite3.Error, OSError) as exc:
-            raise UnavailableError(f"{self.url_for_display}: {action}: {_explain(exc)}") from exc
+            raise self._store_error(exc, action) from exc
+
+    def _store_error(self, exc: sqlite3.Error | OSError, action: str) -> StoreError:
+        """The `StoreError` that reports a driver error raised while doing `action`."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            return IntegrityError(f"{self.url_for_display}: {action}: {exc}")
+        return UnavailableError(f"{self.url_for_display}: {action}: {_explain(exc)}")
 
     def _time_in(self, value: Any) -> datetime:
         return datetime.fromisoformat(value)
@@ -145,23 +160,23 @@ class SQLiteEventStore(ProjectionStore, MetaTable, SQLiteLeases):
         self._signal.bump()
 
     # Appending -----------------------------------------------------------------------------------
-    def append(self, events: Sequence[NewEvent]) -> list[int]:
-        """Append a batch, all or nothing; return each event's position (see `EventStore.append`).
-
-        When this process wrote the current head itself, the batch is planned from what it
-        already knows and inserted without looking anything up: the first row only if the head
-        is still the one we know, the others skipping known keys. If any row is not inserted
-        (another writer appended, a key is already in the log) the transaction is rolled back and
-        the append runs the ordinary way.
-        """
-        if events:
-            positions = self._append_on_known_head(events)
-            if positions is not None:
-                return positions
-        return super().append(events)
-
     def _insert_if_head(self, rows: Sequence[Sequence[Any]], head_hash: str | None) -> bool:
+        """Insert the first row only if the head is still `head_hash`, the others skipping known
+        keys; if any row was not inserted (another writer appended, a key is already in the
+        log), roll back and return False, having written nothing.
+        """
         conn = self._conn()
+        if len(rows) == 1:
+            # One statement on an autocommit connection is a transaction of its own: SQLite
+            # takes the write lock as the statement starts, before it reads the head in the
+            # WHERE clause (waiting up to busy_timeout, as BEGIN IMMEDIATE does), and commits,
+            # with the same fsync, as it ends. The BEGIN IMMEDIATE and COMMIT calls that a batch
+            # needs would only add two round trips through the driver.
+            try:
+                inserted: int = conn.execute(_INSERT_FIRST_IF_HEAD, (*rows[0], head_hash)).rowcount
+            except (sqlite3.Error, OSError) as exc:
+                raise self._store_error(exc, "append") from exc
+            return inserted == 1
         try:
             with self._guard("append"), self._transaction(conn, append_lock=True):
                 inserted = conn.execute(_INSERT_FIRST_IF_HEAD, [*rows[0], head_hash]).rowcount
@@ -222,9 +237,7 @@ class SQLiteEventStore(ProjectionStore, MetaTable, SQLiteLeases):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._closed.is_set():
                 return False
-            with self._signal.condition:
-                if self._signal.generation == generation:
-                    self._signal.condition.wait(min(remaining, self._poll_interval))
+            self._signal.wait(generation, min(remaining, self._poll_interval))
 
     def close(self) -> None:
         """Close every connection and wake followers so they return."""
