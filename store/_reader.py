@@ -1,7 +1,7 @@
 """The reading half of the log, shared by both backends: pages of records, streams, head, follow.
 
-Reads are the hot path of every projection and audit: one SELECT per page, one `json.loads` per
-page for the payloads, and frozen records filled in without the keyword `__init__`.
+Reads are the hot path of every projection and audit: one SELECT per page, one `orjson.loads` per
+page for the payloads, and frozen records built without the dataclass's keyword `__init__`.
 """
 
 # SQL here is built only from constant column lists and "?" placeholders, never from values:
@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import structlog
 
 from store.canonical import GENESIS_HASH, format_time
@@ -30,36 +31,44 @@ COLUMNS = (
 )
 _WAIT_SLICE = 0.5
 _FOLLOW_BATCH = 500
-_new = object.__new__
-# The slot descriptors' setters of the frozen record: filling a record through them skips the
-# attribute lookup that object.__setattr__ does, about a third faster on the read hot path.
-(
-    _set_position,
-    _set_stream_id,
-    _set_stream_version,
-    _set_event_type,
-    _set_schema_version,
-    _set_recorded_at,
-    _set_key,
-    _set_data,
-    _set_prev_hash,
-    _set_hash,
-) = (
-    RecordedEvent.__dict__[name].__set__
-    for name in (
-        "position",
-        "stream_id",
-        "stream_version",
-        "event_type",
-        "schema_version",
-        "recorded_at",
-        "idempotency_key",
-        "data",
-        "prev_hash",
-        "hash",
-    )
-)
-_loads = json.loads
+_loads = orjson.loads
+
+
+class _Loaded:
+    """`RecordedEvent`'s slots, in the same order, without its frozen `__setattr__`.
+
+    The read hot path builds each record as a `_Loaded` with a plain positional `__init__` and
+    then makes it a `RecordedEvent` by assigning `__class__`, which CPython allows between two
+    classes of exactly the same layout (same slots, same base). The result is an ordinary
+    frozen `RecordedEvent`; building it this way costs about half as much as filling the slots
+    one descriptor call at a time, and a third of the dataclass's own `__init__`.
+    """
+
+    __slots__ = RecordedEvent.__slots__
+
+    def __init__(  # noqa: PLR0917  (one positional parameter per column: the fast way in)
+        self,
+        position: int,
+        stream_id: str,
+        stream_version: int,
+        event_type: str,
+        schema_version: int,
+        recorded_at: Any,
+        idempotency_key: str,
+        data: Any,
+        prev_hash: str,
+        hash: str,
+    ) -> None:
+        self.position = position
+        self.stream_id = stream_id
+        self.stream_version = stream_version
+        self.event_type = event_type
+        self.schema_version = schema_version
+        self.recorded_at = recorded_at
+        self.idempotency_key = idempotency_key
+        self.data = data
+        self.prev_hash = prev_hash
+        self.hash = hash
 
 
 class LogReader:
@@ -83,9 +92,11 @@ class LogReader:
     def _records(self, rows: Sequence[Sequence[Any]]) -> list[RecordedEvent]:
         """Build the records of one fetched batch: the hot path of every read.
 
-        The payloads of the batch are decoded with one `json.loads` call, a timestamp shared by
-        consecutive rows (one per append) is parsed once, and the frozen records are filled in
-        without the keyword `__init__`; together about twice as fast as the plain way.
+        The payloads of the batch are decoded with one `orjson.loads` call, a timestamp shared
+        by consecutive rows (one per append) is converted once, and each record is built as a
+        `_Loaded` from the row's columns, then given its class; together about three times as
+        fast as the plain way. A page orjson refuses (an integer wider than 64 bits, which
+        JSON allows) is decoded row by row with the standard library instead.
         """
         if not rows:
             return []
@@ -96,29 +107,23 @@ class LogReader:
         time_in = self._time_in
         last_raw: Any = None
         last_time: datetime | None = None
-        out: list[RecordedEvent] = []
+        out: list[Any] = []
         append = out.append
+        loaded = _Loaded
         for row, data in zip(rows, payloads, strict=True):
+            event = loaded(*row)
             raw = row[5]
             if raw != last_raw:
                 last_raw, last_time = raw, time_in(raw)
-            event: RecordedEvent = _new(RecordedEvent)
-            _set_position(event, row[0])
-            _set_stream_id(event, row[1])
-            _set_stream_version(event, row[2])
-            _set_event_type(event, row[3])
-            _set_schema_version(event, row[4])
-            _set_recorded_at(event, last_time)
-            _set_key(event, row[6])
-            _set_data(event, data)
-            _set_prev_hash(event, row[8])
-            _set_hash(event, row[9])
+            event.recorded_at = last_time
+            event.data = data
+            event.__class__ = RecordedEvent  # type: ignore[assignment]
             append(event)
         return out
 
     def _decode_one(self, row: Sequence[Any]) -> Any:
         try:
-            return _loads(row[7])
+            return json.loads(row[7])
         except ValueError as exc:
             raise IntegrityError(
                 f"{self.url_for_display}: the stored payload of position {row[0]} is not JSON "
