@@ -75,6 +75,26 @@ class _System:
     def close(self) -> None:
         raise NotImplementedError
 
+    def durability(self) -> dict[str, str]:
+        """The settings that decide what a commit waits for, read from the system's connection."""
+        return {}
+
+
+def _sqlite_durability(conn: sqlite3.Connection) -> dict[str, str]:
+    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    return {
+        "journal_mode": str(conn.execute("PRAGMA journal_mode").fetchone()[0]).upper(),
+        "synchronous": names[int(conn.execute("PRAGMA synchronous").fetchone()[0])],
+    }
+
+
+def _pg_durability(conn: Any) -> dict[str, str]:
+    out = {}
+    for name in ("synchronous_commit", "fsync", "wal_sync_method"):
+        row = conn.execute(f"SHOW {name}").fetchone()
+        out[name] = str(next(iter(row.values())) if isinstance(row, dict) else row[0])
+    return out
+
 
 def _lockstep(systems: list[_System]) -> dict[str, dict[str, Any]]:
     """Run the three phases with every system taking its turn at each step.
@@ -83,6 +103,9 @@ def _lockstep(systems: list[_System]) -> dict[str, dict[str, Any]]:
     system the same background load, so the ratios stay fair even when absolute rates move.
     """
     spent = {s.name: {"batched": 0.0, "single": 0.0, "read": 0.0} for s in systems}
+    durability = {s.name: s.durability() for s in systems}
+    settings = {json.dumps(d, sort_keys=True) for d in durability.values()}
+    assert len(settings) == 1, f"the systems do not commit alike: {durability}"
     steps = [(a, min(a + BATCH, N_BATCHED), "batched") for a in range(0, N_BATCHED, BATCH)]
     steps += [(a, a + 1, "single") for a in range(N_BATCHED, N_BATCHED + N_SINGLE)]
     for n, (a, b, phase) in enumerate(steps):
@@ -121,6 +144,7 @@ def _lockstep(systems: list[_System]) -> dict[str, dict[str, Any]]:
             "single_appends_per_s": _rate(N_SINGLE, t["single"]),
             "read_events_per_s": _rate(counted[system.name], t["read"]),
             "seconds": {k: round(v, 2) for k, v in t.items()},
+            "durability": durability[system.name],
         }
     return out
 
@@ -149,6 +173,14 @@ class _Parley(_System):
 
     def close(self) -> None:
         self.store.close()
+
+    def durability(self) -> dict[str, str]:
+        conn = self.store._conn()
+        return (
+            _sqlite_durability(conn)
+            if isinstance(conn, sqlite3.Connection)
+            else _pg_durability(conn)
+        )
 
 
 def _rows(work: list[tuple[str, int, str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
@@ -205,6 +237,9 @@ class _RawSQLite(_System):
     def close(self) -> None:
         self.conn.close()
 
+    def durability(self) -> dict[str, str]:
+        return _sqlite_durability(self.conn)
+
 
 class _RawPostgres(_System):
     name = "raw"
@@ -229,6 +264,9 @@ class _RawPostgres(_System):
 
     def close(self) -> None:
         self.conn.close()
+
+    def durability(self) -> dict[str, str]:
+        return _pg_durability(self.conn)
 
 
 # eventsourcing --------------------------------------------------------------------------------
@@ -263,6 +301,16 @@ class _EventSourcing(_System):
 
     def close(self) -> None:
         self.datastore.close()
+
+    def durability(self) -> dict[str, str]:
+        # A connection from the recorder's own pool, as its inserts get them.
+        from eventsourcing.sqlite import SQLiteDatastore
+
+        if isinstance(self.datastore, SQLiteDatastore):
+            with self.datastore.get_connection(commit=True) as conn:
+                return _sqlite_durability(conn._sqlite_conn)
+        with self.datastore.get_connection() as conn:
+            return _pg_durability(conn)
 
 
 def _es_sqlite(path: Path, stored: list[Any]) -> _EventSourcing:
@@ -416,7 +464,23 @@ def table(results: dict[str, Any]) -> str:
                 for k, v in verdict.items()
             ]
             lines.append(f"- {target}: " + "; ".join(parts))
+    for backend in ("sqlite", "postgresql"):
+        settings = results[backend]["parley"].get("durability")
+        if settings:
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+            lines.append(
+                f"\nDurability, read back from each system's own connection ({backend}): {shown}, "
+                "the same for all three (the bench refuses to run otherwise)."
+            )
+    before, after = results.get("load_average_before"), results.get("load_average_after")
+    load = ""
+    if before and after:
+        load = f" Load average (1, 5, 15 min) {_loads(before)} before, {_loads(after)} after."
     lines.append(
-        f"\nMeasured {results.get('measured_at', '')} on {results.get('machine', {}).get('cpus', '?')} CPUs.\n"
+        f"\nMeasured {results.get('measured_at', '')} on {results.get('machine', {}).get('cpus', '?')} CPUs.{load}\n"
     )
     return "\n".join(lines)
+
+
+def _loads(values: list[float]) -> str:
+    return "/".join(f"{v:.1f}" for v in values)
