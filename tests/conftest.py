@@ -19,6 +19,17 @@ import pytest
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+@pytest.fixture(autouse=True)
+def _structlog_defaults_after_each_test() -> Iterator[None]:
+    """A test that runs the CLI in-process (typer's CliRunner) configures structlog to write to
+    the runner's stderr, which is closed afterwards: every later log line in this process would
+    raise. Each test therefore ends with structlog back at its defaults."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()
+
+
 def _pg_admin_url() -> str:
     return os.environ.get("PARLEY_TEST_PG_URL", DEFAULT_PG_URL)
 
