@@ -23,18 +23,20 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg
 import pytest
 
+from alerts.channels.webhook import verify_signature
 from monitor.simulator import Simulator, bundled_page_path, load_page
 from monitor.simulator.server import RunningServer, _make_handler, _Server
 from monitor.views import PROJECTION
 from store import open_store
 from store.verify import verify
-from tests.alerts.servers import Receiver, http_receiver
 
 PARLEY = str(Path(sys.executable).parent / "parley")
 SOURCES = 200
@@ -77,6 +79,63 @@ class Requests:
             return next((t for t in self.times.get(source, []) if t > moment), None)
 
 
+@dataclass
+class Hook:
+    """A webhook receiver on 127.0.0.1 counting signed alerts by key. While `shut`, it answers
+    503 (a retry later) and counts nothing: the test shuts it before the kill and waits until the
+    log's trail has caught up with what it accepted, so no accepted alert is left unrecorded by
+    the daemon it kills (the one duplicate window of docs/alerts.md, which this test is not about)."""
+
+    port: int = 0
+    accepted: Counter[str] = field(default_factory=Counter)
+    bad_signatures: int = 0
+    shut: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[Hook]:
+    hook = Hook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            signed = verify_signature(
+                SECRET, self.headers.get("X-Parley-Signature", ""), body, now=time.time()
+            )
+            with hook.lock:
+                status = 503 if hook.shut else 200 if signed else 401
+                if status == 200:
+                    hook.accepted[self.headers.get("X-Parley-Alert-Key", "")] += 1
+                elif status == 401:
+                    hook.bad_signatures += 1
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            if status == 503:
+                self.send_header("Retry-After", "1")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    hook.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @contextmanager
 def simulator() -> Iterator[tuple[Simulator, RunningServer, HeldClock, Requests]]:
     """The seed page's simulator, its handler wrapped to log which source asked, and when."""
@@ -107,7 +166,7 @@ def source_name(i: int) -> str:
     return f"src{i:03d}"
 
 
-def write_config(path: Path, *, db_url: str, server: RunningServer, hook: Receiver) -> Path:
+def write_config(path: Path, *, db_url: str, server: RunningServer, hook: Hook) -> Path:
     urls = server.urls()
     lines = [
         f'[database]\nurl = "{db_url}"\n',
@@ -115,11 +174,11 @@ def write_config(path: Path, *, db_url: str, server: RunningServer, hook: Receiv
         f"[daemon]\nlease_ttl = {TTL}\n",
         # The 200 sources stand for 200 sites but share one simulator: let each daemon fetch as
         # many at once as it would from different hosts.
-        "[http]\nper_host_concurrency = 32\n",
+        "[http]\nper_host_concurrency = 8\n",
         '[service]\nlisten = "off"\n',
-        "[alerts]\ngroup_wait = 0\nretry_base = 0.2\nretry_cap = 1\n",
+        "[alerts]\ngroup_wait = 0\nretry_base = 0.2\nretry_cap = 1\nmax_attempts = 1000\n",
         f'[alerts.channels.hook]\ntype = "webhook"\nurl = "{hook.url()}"\n'
-        'secret_env = "PARLEY_TEST_HOOK_SECRET"\ntimeout = 2\n',
+        'secret_env = "PARLEY_TEST_HOOK_SECRET"\ntimeout = 5\n',
     ]
     for i in range(SOURCES):
         fmt = FORMATS[i % len(FORMATS)]
@@ -152,7 +211,7 @@ class Run:
 
 
 def wait_until(condition: Callable[[], bool], what: str, runs: list[Run]) -> None:
-    """Wait for `condition` (every 0.05 s) up to DEADLINE; fail naming `what` otherwise."""
+    """Wait for `condition` (every 0.2 s) up to DEADLINE; fail naming `what` otherwise."""
     deadline = time.monotonic() + DEADLINE
     while not condition():
         for run in runs:
@@ -162,7 +221,7 @@ def wait_until(condition: Callable[[], bool], what: str, runs: list[Run]) -> Non
                 )
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(0.2)
 
 
 def pid_of(holder: str) -> int:
@@ -177,7 +236,7 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
     """Three daemons, 200 sources, the alert worker's daemon SIGKILLed mid-page: its sources are
     taken over within the lease time, every post is in the log once, every alert delivered once,
     and the chain verifies."""
-    with http_receiver() as hook, simulator() as (sim, server, clock, requests):
+    with webhook_receiver() as hook, simulator() as (sim, server, clock, requests):
         config = write_config(tmp_path / "parley.toml", db_url=pg_url, server=server, hook=hook)
         db: Any = open_store(pg_url)
         runs = [Run(config, tmp_path / f"run{i}.log") for i in range(DAEMONS)]
@@ -200,21 +259,34 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
             before = Counter(pid_of(h) for h in sources_held().values())
             clock.go()
 
-            def posts() -> int:
-                return sum(1 for _ in db.read(event_types=["PostPublished"]))
+            def posts() -> int:  # counted in SQL: the test process also serves the simulator
+                with psycopg.connect(pg_url) as conn:
+                    row = conn.execute(
+                        "SELECT count(*) FROM events WHERE event_type = 'PostPublished'"
+                    ).fetchone()
+                return int(row[0]) if row else 0
 
-            # Mid-page, between two sends (nothing pending: the one duplicate window of alerts,
-            # a kill between the receiver's answer and AlertDelivered, is not what this tests).
-            def mid_page() -> bool:
-                return posts() >= SOURCES * 5 and not db.pending_outbox(10_000)
+            def delivered() -> Counter[str]:
+                return Counter(
+                    str(r.data["alert_key"]) for r in db.read(event_types=["AlertDelivered"])
+                )
 
-            wait_until(mid_page, "the page to be a quarter out, with no alert pending", runs)
+            wait_until(lambda: posts() >= SOURCES * 5, "a quarter of the page", runs)
+            with hook.lock:
+                hook.shut = True  # see Hook: every accepted alert recorded before the kill
+            wait_until(
+                lambda: sum(delivered().values()) >= sum(hook.accepted.values()),
+                "the trail to catch up with the receiver",
+                runs,
+            )
             (alerts_lease,) = [x for x in db.leases("alerts/delivery") if x.live]
             victim = by_pid[pid_of(alerts_lease.holder)]
             doomed = {s for s, h in sources_held().items() if pid_of(h) == victim.proc.pid}
             killed_at = time.monotonic()
             victim.proc.send_signal(signal.SIGKILL)
             victim.proc.wait(timeout=30)
+            with hook.lock:
+                hook.shut = False
             survivors = [run for run in runs if run is not victim]
 
             leased_at: list[float] = []
@@ -235,10 +307,11 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
 
             def settled() -> bool:
                 status = sim.status()
-                if not status["done"] or posts() < SOURCES * status["total"]:
+                if not status["done"] or db.pending_outbox(10_000):
                     return False
-                head = db.head().position
-                return db.checkpoint(PROJECTION)[0] >= head and not db.pending_outbox(10_000)
+                if posts() < SOURCES * status["total"]:
+                    return False
+                return db.checkpoint(PROJECTION)[0] >= db.head().position
 
             wait_until(
                 settled, "every post in the log, the views caught up, the outbox empty", survivors
@@ -250,9 +323,7 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
                 assert run.proc.wait(timeout=60) == 0, run.output()
             published = [r.data for r in db.read(event_types=["PostPublished"])]
             raised = {str(r.data["alert_key"]) for r in db.read(event_types=["AlertRaised"])}
-            delivered = Counter(
-                str(r.data["alert_key"]) for r in db.read(event_types=["AlertDelivered"])
-            )
+            trail = delivered()
             report = verify(db)
             left = [x for x in db.leases() if x.live]
         finally:
@@ -273,10 +344,9 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
     assert set(seen) == expected  # every post of every source...
     assert set(seen.values()) == {1}  # ...exactly once
     assert raised
-    assert dict(Counter(r.headers["x-parley-alert-key"] for r in hook.requests)) == dict.fromkeys(
-        raised, 1
-    )
-    assert dict(delivered) == dict.fromkeys(raised, 1)
+    assert hook.bad_signatures == 0
+    assert dict(hook.accepted) == dict.fromkeys(raised, 1)
+    assert dict(trail) == dict.fromkeys(raised, 1)
     assert report.ok, report.problems
     assert left == []  # the survivors released everything on SIGTERM
     assert sorted(before.values()) == [66, 67, 67]
