@@ -186,6 +186,7 @@ class Fetcher:
         self._factory = client_factory or self._default_client
         self._now = now
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
 
     def _default_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -210,8 +211,7 @@ class Fetcher:
             await self._client.aclose()
             self._client = None
 
-    def _host_limit(self, url: str) -> asyncio.Semaphore:
-        host = urlsplit(url).netloc.lower()
+    def _host_limit(self, host: str) -> asyncio.Semaphore:
         if host not in self._hosts:
             self._hosts[host] = asyncio.Semaphore(self.limits.per_host_concurrency)
         return self._hosts[host]
@@ -222,32 +222,32 @@ class Fetcher:
         `validators` default to the ones remembered for `url`; on success the new ones are both
         remembered and returned in the result.
         """
-        if urlsplit(url).scheme not in ("http", "https"):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
             raise FetchError(url, "only http and https URLs can be fetched")
         sent = validators if validators is not None else self.validators.get(url)
-        async with self._host_limit(url):
+        async with self._host_limit(parts.netloc.lower()):
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.limits.total_timeout):
-                    result = await self._follow(url, sent)
+                    result = await self._follow(url, sent, started)
             except TimeoutError:
                 raise FetchError(
                     url,
                     f"no complete response within the {self.limits.total_timeout:g} s deadline "
                     "(slow or endless response)",
                 ) from None
-        result = _with_elapsed(result, time.monotonic() - started)
         self.validators.put(url, result.validators)
         log.debug("fetched", url=url, status=result.status, bytes=len(result.body))
         return result
 
-    async def _follow(self, url: str, sent: Validators) -> FetchResult:
+    async def _follow(self, url: str, sent: Validators, started: float) -> FetchResult:
         if self._client is None:
             self._client = self._factory()
         visited = [url]
         current = url
         while True:
-            outcome = await self._get_once(current, sent)
+            outcome = await self._get_once(current, sent, started)
             if isinstance(outcome, FetchResult):
                 return outcome
             target = urljoin(current, outcome)
@@ -260,16 +260,15 @@ class Fetcher:
             current = target
             sent = Validators()  # validators belong to the first URL only
 
-    async def _get_once(self, url: str, sent: Validators) -> FetchResult | str:
+    async def _get_once(self, url: str, sent: Validators, started: float) -> FetchResult | str:
         """A FetchResult, or the Location to follow. Raises FetchError."""
         assert self._client is not None
         headers = {"User-Agent": self.limits.user_agent, **sent.request_headers()}
-        timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         try:
             async with self._client.stream(
-                "GET", url, headers=headers, timeout=timeout, follow_redirects=False
+                "GET", url, headers=headers, timeout=self._timeout, follow_redirects=False
             ) as response:
-                return await self._read(url, response, sent)
+                return await self._read(url, response, sent, started)
         except httpx.TimeoutException as exc:
             raise FetchError(url, f"timed out ({type(exc).__name__})") from exc
         except httpx.DecodingError as exc:
@@ -278,7 +277,7 @@ class Fetcher:
             raise FetchError(url, f"request failed: {type(exc).__name__}: {exc}") from exc
 
     async def _read(
-        self, url: str, response: httpx.Response, sent: Validators
+        self, url: str, response: httpx.Response, sent: Validators, started: float
     ) -> FetchResult | str:
         status = response.status_code
         retry_after = parse_retry_after(response.headers.get("retry-after"), self._now())
@@ -299,6 +298,7 @@ class Fetcher:
                 not_modified=True,
                 validators=_validators(response, fallback=sent),
                 retry_after=retry_after,
+                elapsed=time.monotonic() - started,
             )
         if status >= 400:
             wait = f" (retry after {retry_after:.0f} s)" if retry_after is not None else ""
@@ -317,6 +317,7 @@ class Fetcher:
             not_modified=False,
             validators=_validators(response, fallback=Validators()),
             retry_after=retry_after,
+            elapsed=time.monotonic() - started,
         )
 
     async def _body(self, url: str, response: httpx.Response) -> bytes:
@@ -340,9 +341,3 @@ def _validators(response: httpx.Response, *, fallback: Validators) -> Validators
         etag=response.headers.get("etag") or fallback.etag,
         last_modified=response.headers.get("last-modified") or fallback.last_modified,
     )
-
-
-def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:
-    from dataclasses import replace
-
-    return replace(result, elapsed=elapsed)

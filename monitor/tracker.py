@@ -175,7 +175,8 @@ def decide(
     out: list[PlannedEvent] = []
     after = dict(known)
     for post_id, raw in fresh.items():
-        post = replace(raw, url=clean_url(raw.url))
+        url = clean_url(raw.url)
+        post = raw if url == raw.url else replace(raw, url=url)  # most URLs have nothing to drop
         new_hash = revision_hash(post)
         stream = post_stream(source, post_id)
         before = known.get(post_id)
