@@ -162,7 +162,7 @@ def test_a_keeper_that_stops_renewing_is_replaced_and_one_that_stops_cleanly_at_
 ) -> None:
     """A silent keeper's items go to the others once its leases lapse; a clean stop frees them now."""
     items = [f"src{i:03d}" for i in range(30)]
-    keepers = _keepers(store, 3, items, ttl=1.0)
+    keepers = _keepers(store, 3, items, ttl=2.0)
     _settle(keepers)
     silent, *alive = keepers
     lost = set(silent.held)
