@@ -54,7 +54,7 @@ def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:
         agg["acts"] += 1
     elif firm == READY:
         agg["ready"] += 1
-    add_statement(agg["said"], statement(m["quote"]))
+    add_statement(agg["said"], m.get("said") or statement(m["quote"]))
     stamp = [m["t"], m["pos"], m["quote"], m["actor"]]
     if agg["first"] is None or stamp < agg["first"]:
         agg["first"] = stamp

@@ -30,9 +30,9 @@ pack's own cues are acts unless named in the projection's `stance_rules`/`readin
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
+import zlib
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 from typing import Any
 
 from monitor.claims.model import Claim
@@ -51,6 +51,7 @@ LIST_TOPICS = 3
 _SUFFIXES = ("-future", "-refused")  # rule names the extractor derives from a cue's own name
 
 
+@lru_cache(maxsize=1024)
 def cue_of(rule: str) -> str:
     """The cue a claim's `rule` names: without "/..." notes and the derived "-future"/"-refused"."""
     base = rule.split("/", maxsplit=1)[0]
@@ -69,32 +70,42 @@ def firmness(
 ) -> list[int]:
     """The firmness of each of one post's `claims`, in order; `title_end` is where the title ends
     in the post's text (claims before it are in the title)."""
-    distinct = {(c.kind, c.actor, c.span, c.topic) for c in claims}
-    topics_per_cue = Counter((kind, actor, span) for kind, actor, span, _ in distinct)
+    agendas: set[tuple[str, str, tuple[int, int]]] = set()
+    if len(claims) >= LIST_TOPICS:
+        topics: dict[tuple[str, str, tuple[int, int]], set[str]] = {}
+        for c in claims:
+            topics.setdefault((c.kind, c.actor, c.span), set()).add(c.topic)
+        agendas = {cue for cue, named in topics.items() if len(named) >= LIST_TOPICS}
     out = []
     for c in claims:
         cue = cue_of(c.rule)
         level = STANCE if cue in stance_rules else READY if cue in readiness_rules else ACT
         if c.span[0] < title_end:
             level = max(level, READY)
-        elif topics_per_cue[(c.kind, c.actor, c.span)] >= LIST_TOPICS:
+        elif agendas and (c.kind, c.actor, c.span) in agendas:
             level = STANCE
         out.append(level)
     return out
 
 
+@lru_cache(maxsize=8192)
 def statement(quote: str) -> str:
-    """A short digest of a sentence, the same for the same words whatever the case and spacing."""
+    """A short digest of a sentence, the same for the same words whatever the case and spacing
+    (CRC-32: stable across processes, and two sentences colliding only ever hide a row that
+    nothing but those two tentative sentences supports)."""
     words = " ".join(quote.lower().split())
-    return hashlib.blake2b(words.encode(), digest_size=6).hexdigest()
+    return f"{zlib.crc32(words.encode()):08x}"
 
 
 def add_statement(said: list[str], digest: str) -> None:
     """Keep the two smallest distinct digests in `said` (commutative: any order gives the same)."""
-    if digest not in said:
-        said.append(digest)
+    if len(said) < 2:
+        if digest not in said:
+            said.append(digest)
+            said.sort()
+    elif digest < said[1] and digest != said[0]:
+        said[1] = digest
         said.sort()
-        del said[2:]
 
 
 def shown(agg: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from monitor.claims.model import Claim
 from monitor.posts import Post
-from monitor.views.firmness import ACT
+from monitor.views.firmness import ACT, statement
 
 Mention = dict[str, Any]
 
@@ -57,6 +57,7 @@ def new_mention(claim: Claim, *, t: int, pos: int, source: str, firm: int = ACT)
     return {
         "kind": claim.kind,
         "firm": firm,
+        "said": statement(claim.quote),
         "actor": claim.actor,
         "parties": sorted({*claim.parties, claim.actor}),
         "attrs": dict(claim.attrs),

@@ -177,12 +177,10 @@ class NegotiationProjection:
         """True when the proposal's actor demands the same topic firmly (`demanded_firmly`)."""
         actor, topic = proposal_key.split("|")
         table = state.table(demands.VIEW)
-        prefix = f"{actor}|{topic}|"
-        for group, key in state.by_topic.get(topic, ()):
-            if group == demands.VIEW and key.startswith(prefix):
-                agg = table[key]["agg"]
-                if agg["n"] and demanded_firmly(agg):
-                    return True
+        for key in state.demands_of.get((actor, topic), ()):
+            agg = table[key]["agg"]
+            if agg["n"] and demanded_firmly(agg):
+                return True
         return False
 
     # Event handlers ------------------------------------------------------------------------
@@ -373,9 +371,9 @@ class NegotiationProjection:
         proposal_table = state.table(proposals.VIEW)
         for view, key in list(rows):  # a demand shown or gone decides its actor's readiness rows
             if view == demands.VIEW:
-                offer = "|".join(demands.actor_topic(key))
-                if offer in proposal_table:
-                    rows.add((proposals.VIEW, offer))
+                offer = proposal_table.get("|".join(demands.actor_topic(key)))
+                if offer is not None and offer["agg"]["ready"]:
+                    rows.add((proposals.VIEW, "|".join(demands.actor_topic(key))))
         changes = []
         for view, key in sorted(rows):
             row = self.render(state, view, key)

@@ -30,6 +30,7 @@ class ViewState:
     __slots__ = (
         "by_topic",
         "data",
+        "demands_of",
         "emitted",
         "exchange_index",
         "queue",
@@ -41,6 +42,7 @@ class ViewState:
         self.data = data
         self.queue = queue
         self.by_topic: dict[str, set[tuple[str, str]]] = {}
+        self.demands_of: dict[tuple[str, str], set[str]] = {}  # (actor, topic) -> demand row keys
         self.responders: dict[str, set[str]] = {}
         self.exchange_index = ExchangeIndex()
         self.emitted: dict[tuple[str, str], dict[str, Any]] = {}
@@ -78,6 +80,8 @@ class ViewState:
             self.index_exchange(key, ())
         else:
             self.by_topic.setdefault(key.split("|")[1], set()).add((group, key))
+            if group == demands.VIEW:
+                self.demands_of.setdefault(demands.actor_topic(key), set()).add(key)
 
     def index_exchange(self, key: str, before: tuple[str, ...]) -> None:
         """Move an exchange row in the index from its parties `before` to its parties now."""
@@ -96,6 +100,8 @@ class ViewState:
             pass  # the caller moves it out of the exchange index (it knows the parties it had)
         else:
             self.by_topic.get(key.split("|")[1], set()).discard((group, key))
+            if group == demands.VIEW:
+                self.demands_of.get(demands.actor_topic(key), set()).discard(key)
 
     def responses_on(self, topic: str) -> list[tuple[str, str, Any]]:
         """(actor, kind, aggregate) of every response on `topic`, sorted."""
