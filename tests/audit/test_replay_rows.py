@@ -232,3 +232,18 @@ def test_replay_on_a_terminal_draws_a_bar_with_rate_and_time_left(
     assert "events/s" in result.stderr
     assert "left" in result.stderr
     assert "30/30" in result.stderr
+
+
+def test_diff_shows_a_row_that_left_the_state_as_it_stands(sqlite_url: str) -> None:
+    """`parley diff` over a stretch in which exchange rows were made and then left the state:
+    they are new rows with their values, not removed ones."""
+    from monitor.audit.history import views_diff
+
+    with open_store(sqlite_url) as store:
+        store.append(new_events(_retiring_log()))
+        head = store.head().position
+        diffs = views_diff(store, _retiring_projection(), from_position=0, to_position=head)
+    exchanges = [d for d in diffs if d.view == "agreed_exchanges"]
+    assert len(exchanges) == 3
+    assert {d.change for d in exchanges} == {"new"}
+    assert all(d.after is not None and d.after["status"] == "agreed" for d in exchanges)
