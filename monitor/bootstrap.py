@@ -6,9 +6,9 @@
 
 Everything else receives its dependencies as arguments. A *service* is anything with an async
 `start()` and `stop()` that runs beside the monitor; `SERVICES` lists the factories that build
-them from the shared `Wiring`, in start order: the endpoints (/healthz, /readyz, /metrics, when
-`[service] listen` is not off), the alerts' delivery worker (when `[alerts]` names a channel),
-the views (following the log in a thread; their runner writes alerts to the outbox in the same
+them from the shared `Wiring`, in start order: the alerts' delivery worker (when `[alerts]`
+names a channel), the endpoints (/healthz, /readyz, /metrics, when `[service] listen` is not
+off), the views (following the log in a thread; their runner writes alerts to the outbox in the same
 transaction as each view change), then the monitor. They stop in reverse: polling
 stops and in-flight appends finish, the views catch up with the log, then the worker stops after
 the alert in flight. A factory returns None to leave its service out.
@@ -290,14 +290,14 @@ def endpoints_service(w: Wiring) -> Service | None:
     )
 
 
-# Factories of the services `parley run` starts, in start order (stopped in reverse): the
-# endpoints first (a busy address fails before anything polls; /readyz says 503 until the rest
-# runs, and answers until the end), the worker (a bad channel fails before anything polls), the
-# views, then the monitor; at stop the monitor ends its appends, the views catch up and raise the
-# last alerts, and the worker stops.
+# Factories of the services `parley run` starts, in start order (stopped in reverse): the worker
+# first (a bad [alerts] section or channel fails before anything else starts), the endpoints (a
+# busy address fails before anything polls; /readyz says 503 until the monitor runs, and answers
+# until the monitor and the views have stopped), the views, then the monitor; at stop the monitor
+# ends its appends, the views catch up and raise the last alerts, and the worker stops.
 SERVICES: list[Callable[[Wiring], Service | None]] = [
-    endpoints_service,
     alerts_service,
+    endpoints_service,
     views_service,
     monitor_service,
 ]
