@@ -97,3 +97,16 @@ def test_inline_text_reads_markup_and_references() -> None:
     assert _text.inline_text("</div>Broken <i>close</i>") == ""
     # A frameset detaches the body: the fragment's own text is kept as it came.
     assert _text.inline_text("<frameset>x &amp;") == "<frameset>x &amp;"
+
+
+def test_clean_collapses_exactly_the_whitespace_a_regex_would() -> None:
+    import re
+    import sys
+
+    space = re.compile(r"\s+")
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        text = f"{char}a{char}{char}b {char}"
+        assert _text.clean(text) == space.sub(" ", text).strip(), hex(code)
