@@ -325,15 +325,28 @@ def table(results: dict[str, Any]) -> str:
         "The whole log was replayed."
         if results["complete"]
         else (
-            f"Stopped after {last['events']:,} of {results['events']:,} events: the next stage "
-            f"would have ended past the {results['budget_seconds']:.0f} s budget (the rest would "
+            f"Stopped after {last['events']:,} of {results['events']:,} events: "
+            + results.get(
+                "stopped",
+                f"the next stage would have ended past the {results['budget_seconds']:.0f} s budget",
+            )
+            + " (the rest would "
             f"take about {(results['events'] - last['events']) / max(1, last['events_per_s']) / 60:.0f}"
             " more minutes at the last stage's wall rate)."
         )
     )
+    posts = results["event_types"].get("PostPublished", 0) / max(1, results["events"])
+    days = last["events"] * posts * 30 / 86_400  # the generator publishes a post every 30 s
+    window = (
+        "past the 60-day fulfilment window, so the state's exchange rows had stopped growing"
+        if days > 60
+        else "inside the 60-day fulfilment window, so the state's exchange rows were still "
+        "growing (see the next section for the replay path past it)"
+    )
     lines += [
         "",
-        f"{done} Peak resident memory of the replay process: {results['peak_rss_mb']} MB "
+        f"{done} The {last['events']:,} events replayed cover about {days:.0f} days of news, "
+        f"{window}. Peak resident memory of the replay process: {results['peak_rss_mb']} MB "
         f"(resident {first['rss_mb']} MB after {first['events']:,} events, {last['rss_mb']} MB "
         f"after {last['events']:,}, while the views grew from {_rows(first):,} to "
         f"{_rows(last):,} rows). The views' rows are on disk, not in memory; the projection's "
