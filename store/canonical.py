@@ -55,6 +55,21 @@ def _encode(value: object) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
+def _check_keys(value: object, where: str) -> None:
+    """Refuse a non-string key at any depth: JSON would silently turn `{1: "x"}` into `{"1": "x"}`,
+    and the event read back would differ from the one appended."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise SerializationError(f"{where}: payload key {key!r} is not a string")
+            if type(item) is dict or type(item) is list:
+                _check_keys(item, where)
+    elif type(value) is list:
+        for item in value:
+            if type(item) is dict or type(item) is list:
+                _check_keys(item, where)
+
+
 def canonical_json(value: JSONValue, *, where: str) -> str:
     """`value` as canonical JSON text.
 
@@ -62,6 +77,7 @@ def canonical_json(value: JSONValue, *, where: str) -> str:
     (a set, bytes, a datetime, NaN, a non-string key, a string that is not valid Unicode).
     """
     try:
+        _check_keys(value, where)
         text = _encode(value)
         text.encode("utf-8")  # lone surrogates cannot be stored as UTF-8
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
@@ -81,10 +97,8 @@ def canonical_payload(data: Mapping[str, JSONValue], *, where: str) -> str:
                 f"{where}: payload must be a mapping, not {type(data).__name__}"
             )
         data = dict(data)
-    for key in data:
-        if type(key) is not str:
-            raise SerializationError(f"{where}: payload key {key!r} is not a string")
     try:
+        _check_keys(data, where)
         return _encode(data)
     except (TypeError, ValueError, RecursionError) as exc:
         raise SerializationError(f"{where}: payload is not JSON-serialisable ({exc})") from exc

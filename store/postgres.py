@@ -85,8 +85,13 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
 
     # Hooks ---------------------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
+        # UTF-8 on the wire whatever the database's encoding (a SQL_ASCII database would
+        # otherwise hand psycopg bytes where the chain needs text).
         conn = psycopg.connect(
-            self._conninfo, autocommit=True, connect_timeout=self._connect_timeout
+            self._conninfo,
+            autocommit=True,
+            connect_timeout=self._connect_timeout,
+            client_encoding="UTF8",
         )
         conn.execute("SET TIME ZONE 'UTC'")
         return conn

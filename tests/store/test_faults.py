@@ -229,3 +229,28 @@ def test_writer_killed_mid_batch_leaves_all_or_nothing(db_url: str) -> None:
         assert verify(store).ok
         store.append([event(2)])
         assert store.head().position == count + 1
+
+
+def test_a_sql_ascii_postgresql_database_keeps_non_ascii_text(pg_admin_url: str) -> None:
+    """A database created with ENCODING 'SQL_ASCII' (an old cluster's default) still stores and
+    returns non-ASCII post text unchanged, and its chain verifies: the store asks for UTF-8 on the
+    wire instead of letting psycopg hand it bytes."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = f"parley_test_ascii_{os.getpid()}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' TEMPLATE template0")
+    params = conninfo_to_dict(pg_admin_url)
+    url = f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+    try:
+        store = open_store(url)
+        text = "Zelensky’s «offer» in Київ"
+        store.append(
+            [NewEvent(stream_id="a", event_type="T", data={"t": text}, idempotency_key="k")]
+        )
+        assert [e.data for e in store.read()] == [{"t": text}]
+        assert verify(store).ok
+        store.close()
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -110,6 +110,22 @@ def test_unserialisable_payload_names_the_event_and_writes_nothing(store: Projec
     assert store.head().position == 0
 
 
+@pytest.mark.parametrize(
+    "data",
+    [{1: "x"}, {"a": {1: "x"}}, {"a": [{"b": {None: 1}}]}, {"a": [[{2.5: 1}]]}],
+    ids=["top", "nested", "in-a-list", "deep"],
+)
+def test_a_non_string_key_at_any_depth_is_refused(
+    store: ProjectionStore, data: dict[str, object]
+) -> None:
+    """JSON would turn `{1: "x"}` into `{"1": "x"}`: the event read back would differ from the one
+    appended, so a non-string key anywhere in the payload is refused and nothing is written."""
+    bad = NewEvent(stream_id="a", event_type="Bad", data=data, idempotency_key="k")  # type: ignore[arg-type]
+    with pytest.raises(SerializationError, match="is not a string"):
+        store.append([bad])
+    assert store.head().position == 0
+
+
 def test_empty_stream_id_is_refused(store: ProjectionStore) -> None:
     """A stream id must be a non-empty string without NUL characters."""
     with pytest.raises(SerializationError, match="stream_id"):
