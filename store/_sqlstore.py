@@ -53,6 +53,10 @@ class SQLEventStore(LogReader):
         """A new autocommit connection, configured."""
         raise NotImplementedError
 
+    def _lost(self, conn: Any) -> bool:
+        """True when `conn` can no longer be used (the server dropped it); it is then replaced."""
+        return False
+
     def _transaction(self, conn: Any, *, append_lock: bool) -> AbstractContextManager[None]:
         """A write transaction on `conn`; with `append_lock`, holding the log's append lock."""
         raise NotImplementedError
@@ -116,6 +120,13 @@ class SQLEventStore(LogReader):
         if self._closed.is_set():
             self._release_thread()
             raise UnavailableError(f"{self.url_for_display}: the store is closed")
+        if conn is not None and self._lost(conn):
+            # The call that found it broken failed with UnavailableError; this one reconnects,
+            # so a daemon recovers by itself when the database comes back.
+            log.warning("store_reconnecting", url=self.url_for_display)
+            self._local.conn = None
+            self._close_quietly(conn)
+            conn = None
         if conn is None:
             with self._guard("connect"):
                 conn = self._connect()

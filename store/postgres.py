@@ -96,6 +96,10 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
         conn.execute("SET TIME ZONE 'UTC'")
         return conn
 
+    def _lost(self, conn: Any) -> bool:
+        lost: bool = conn.closed  # psycopg marks a connection the server dropped as closed
+        return lost
+
     def _sql(self, sql: str) -> str:
         converted = self._sql_cache.get(sql)
         if converted is None:

@@ -78,7 +78,9 @@ def base_of(app: Any) -> str:
 def test_readyz_says_503_naming_the_database_once_postgresql_drops_the_daemon(
     pg_url: str, pg_admin_url: str
 ) -> None:
-    """Connections terminated by the server: /readyz 503 with the database check failed; /healthz 200."""
+    """The database refuses connections and drops the daemon's: /readyz 503 with the database check
+    failed, /healthz 200; once it accepts connections again, the store reconnects and /readyz is 200
+    without a restart."""
     import psycopg
 
     dbname = pg_url.rsplit("/", 1)[1]
@@ -96,6 +98,7 @@ def test_readyz_says_503_naming_the_database_once_postgresql_drops_the_daemon(
                 ready = await until(probe.status("/readyz", 200), "ready", probe.why)
                 assert ready.json()["checks"]["database"]["ok"] is True
                 with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+                    admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
                     killed = admin.execute(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                         "WHERE datname = %s AND pid <> pg_backend_pid()",
@@ -113,7 +116,13 @@ def test_readyz_says_503_naming_the_database_once_postgresql_drops_the_daemon(
                 assert alive.status_code == 200
                 m = samples((await probe.get("/metrics")).text)
                 assert value(m, "parley_database_up") == 0
+                with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+                    admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+                back = await until(probe.status("/readyz", 200), "ready again", probe.why)
+                assert back.json()["checks"]["database"]["ok"] is True
         finally:
+            with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
             await app.stop()
         # stopping with the database gone still ends the views' threads (their lease too)
         left = [t.name for t in set(threading.enumerate()) - before if t.name.startswith("parley-")]

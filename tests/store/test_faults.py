@@ -254,3 +254,26 @@ def test_a_sql_ascii_postgresql_database_keeps_non_ascii_text(pg_admin_url: str)
     finally:
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_store_reconnects_after_postgresql_drops_its_connections(
+    pg_url: str, pg_admin_url: str
+) -> None:
+    """When the server terminates the store's connection (a restart, a failover, an operator),
+    the call that finds it broken fails with UnavailableError, nothing is half-written, and the
+    next call reconnects: a daemon recovers without a restart."""
+    store = open_store(pg_url)
+    store.append([event(1)])
+    name = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+    with pytest.raises(UnavailableError, match=name):
+        store.append([event(2)])
+    assert store.append([event(2)]) == [2]
+    assert [e.position for e in store.read()] == [1, 2]
+    assert verify(store).ok
+    store.close()
