@@ -56,6 +56,8 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
     scan = pack.index.scan(text)
     if not scan[1] or (not scan[2] and "meet" not in text.lower()):
         return []  # a claim needs a cue and a topic
+    if not pack.memo.capacity:  # the memo is off: nothing to reuse, read the post at once
+        return extract_whole(post, pack, scan)
     lines = _lines(text, pack)
     if not _same_scan(scan, lines) or not _same_meetings(text, lines):
         pack.memo.whole += 1
