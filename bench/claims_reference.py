@@ -1,11 +1,7 @@
 """Byte-for-byte guard for speed work on extraction and the views.
 
-    python -m bench.claims_reference dump DIR [--whole]     # write the current outputs into DIR
-    python -m bench.claims_reference compare DIR [--whole]  # write them again, compare with DIR
-
-`--whole` reads every post whole (`extract_whole`, the path without the line memo) instead of
-`monitor.claims.extract`: when someone else's commit changes the views, dump the reference with
-`--whole` at that commit and compare the default path with it.
+    python -m bench.claims_reference dump DIR      # write the current outputs into DIR
+    python -m bench.claims_reference compare DIR   # write them again and compare with DIR
 
 It writes, one file each:
 - `parley extract` output (JSON lines, as the command writes them) for the shared seed page and
@@ -92,12 +88,6 @@ def outputs() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    if "--whole" in argv:
-        import monitor.claims
-        from monitor.claims.extract import extract_whole
-
-        monitor.claims.extract = extract_whole  # type: ignore[assignment]
-        argv = [a for a in argv if a != "--whole"]
     if len(argv) != 2 or argv[0] not in ("dump", "compare"):
         print(__doc__, file=sys.stderr)
         return 2

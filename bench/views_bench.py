@@ -5,8 +5,7 @@ and numbers; about 1 in 100 is later revised and 1 in 500 withdrawn. Measured, e
 log in the same run, in wall time and in the process's CPU time (the machine may be shared):
 
 - the floor: merely reading the events (`store.read`), and reading plus decoding the posts;
-- extraction alone (read, decode, `monitor.claims.extract`, its line memo starting empty), and
-  the same with every post read whole (`extract_whole`: no line memo, the path before it);
+- extraction alone (read, decode, `monitor.claims.extract`);
 - the views alone (the same claims handed over from memory, so only the fold and the commits);
 - the whole projection (read, extract, fold, commit rows and checkpoint every 5,000 events),
   in stages of 25k, 50k and 100k posts, with the process's resident memory after each stage and
@@ -235,23 +234,10 @@ def _floor(store: Any) -> dict[str, Any]:
     return {"read": read, "read_decode": _rates(events, started)}
 
 
-def _memo(pack: Any) -> dict[str, int]:
-    """The line memo's counters (lines reused, lines new, posts read whole, lines kept), then
-    cleared, so the next measurement starts empty."""
-    memo = pack.memo
-    out = {"hits": memo.hits, "misses": memo.misses, "whole": memo.whole, "lines": len(memo)}
-    memo.clear()
-    return out
-
-
-def _extraction(
-    store: Any, pack: Any, *, whole: bool = False
-) -> tuple[dict[str, Any], dict[Any, list[Any]]]:
-    from monitor.claims import extract as memo_extract
-    from monitor.claims.extract import extract_whole
+def _extraction(store: Any, pack: Any) -> tuple[dict[str, Any], dict[Any, list[Any]]]:
+    from monitor.claims import extract
     from store.mapper import from_recorded
 
-    extract = extract_whole if whole else memo_extract
     cache: dict[Any, list[Any]] = {}
     posts = claims = 0
     started = _clock()
@@ -358,16 +344,12 @@ def run(n: int = POSTS) -> dict[str, Any]:
             full.name = "bench-full"
             results["full"] = _replay(store, full, stops)
             results["full_overall"] = _overall(results["full"], n)
-            results["full_memo"] = _memo(pack)
             results["rows"] = {
                 view: len(store.view_rows("bench-full", view))
                 for view in ("open_demands", "agreed_exchanges", "proposals")
             }
             print("extraction alone", flush=True)
             results["extraction_only"], cache = _extraction(store, pack)
-            results["extraction_memo"] = _memo(pack)
-            print("extraction alone, posts read whole", flush=True)
-            results["extraction_whole"], _ = _extraction(store, pack, whole=True)
 
             def cached(post: Any) -> list[Any]:
                 return cache[(post.post_id, post.title, post.paragraphs)]
@@ -378,7 +360,6 @@ def run(n: int = POSTS) -> dict[str, Any]:
             results["views_only_overall"] = _overall(results["views_only"], n)
             cache.clear()
             print("profile", flush=True)
-            pack.memo.clear()
             results["profile_top_tottime"] = _profile(
                 store, pack, _position_of_post(store, min(10_000, n))
             )
@@ -409,14 +390,6 @@ def table(results: dict[str, Any]) -> str:
         f"| floor: read events | {rate(floor['read'], 'events')} |",
         f"| floor: read and decode posts | {rate(floor['read_decode'], 'events')} |",
         f"| extraction alone ({extraction['claims']:,} claims) | {rate(extraction, 'posts')} |",
-        *(
-            [
-                "| extraction alone, each post read whole (no line memo: the path before it) | "
-                f"{rate(results['extraction_whole'], 'posts')} |"
-            ]
-            if "extraction_whole" in results
-            else []
-        ),
         f"| views alone (claims handed over from memory: fold and commits) | {rate(alone, 'posts')} |",
         f"| **whole projection** (read, extract, fold, commit) | **{full['per_s']:,} posts/s** | **{full['per_cpu_s']:,} posts/CPU-s** |",
         f"| (writing the log, for scale) | {results['append']['events_per_s']:,} events/s | |",
@@ -430,14 +403,6 @@ def table(results: dict[str, Any]) -> str:
             f"{whole['max_rss_mb']} | {views['per_cpu_s']:,} |"
         )
     lines.append("")
-    memo = results.get("full_memo")
-    if memo:
-        lines.append(
-            f"The line memo in the whole projection: {memo['hits']:,} lines reused, "
-            f"{memo['misses']:,} read for the first time, {memo['whole']:,} posts read whole "
-            f"(a name or a meeting across a line break); {memo['lines']:,} lines kept at the end "
-            "(see docs/claims.md, Speed).\n"
-        )
     lines.append(
         "The whole projection runs first, so the peak resident memory is its own. "
         f"Rows at the end: {results['rows']}. The profile of the whole projection over the first "

@@ -7,7 +7,7 @@ Public surface:
 
 from __future__ import annotations
 
-from monitor.claims.lines import extract
+from monitor.claims.extract import extract
 from monitor.claims.model import KINDS, Claim, ClaimKind
 from monitor.claims.pack import RulesPack, load_pack
 

@@ -19,12 +19,10 @@ from typing import Any
 
 from monitor.claims import attrs as attributes
 from monitor.claims.holders import firm_future, holder_of, is_complement, parties_of
-from monitor.claims.keywords import Hit
 from monitor.claims.mentions import Mention, main_pair, raw_mentions, resolve
 from monitor.claims.model import Claim, ClaimKind
 from monitor.claims.pack import RulesPack
 from monitor.claims.reading import (
-    PAIR,
     Context,
     Cue,
     TopicHit,
@@ -50,7 +48,6 @@ _PLACE_JOIN = re.compile(r"\s+(?:or|and)\s+")
 _MEETING = re.compile(
     r"(?=[mst])\b(?:meet(?:ing|s)?|summit|talks)\s+(?:between|with|of)\s+", re.IGNORECASE
 )
-_NEAR = 80  # characters after "meeting between" in which the two people are looked for
 
 
 def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
@@ -59,7 +56,7 @@ def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
     hits = []
     starts = [x.start for x in mentions]
     for m in _MEETING.finditer(text):
-        near = mentions[bisect_left(starts, m.end()) : bisect_left(starts, m.end() + _NEAR)]
+        near = mentions[bisect_left(starts, m.end()) : bisect_left(starts, m.end() + 80)]
         people = [x for x in near if x.person and x.form == "name"]
         if len({x.code for x in people}) >= 2:
             hits.append(
@@ -73,29 +70,10 @@ def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
     return hits
 
 
-Scan = tuple[list[tuple[int, int, str, str]], list[Hit], list[Hit]]
-
-
-def build_context(
-    post: Post,
-    pack: RulesPack,
-    *,
-    scan: Scan | None = None,
-    pair: tuple[str, ...] | None = None,
-    notes: set[str] | None = None,
-    parts: tuple[tuple[Sentence, ...], list[Mention]] | None = None,
-    resolved: tuple[Mention, ...] | None = None,
-) -> Context | None:
-    """Scan, split and name: everything the per-cue reading needs, or None when no cue is present.
-
-    What is already known can be given (see `lines.py`): `scan` is `pack.index.scan(text)`,
-    `parts` the text's sentences and its unresolved mentions (`raw_mentions`); `pair` stands for
-    the post's two main actors when the text is one line of a post, and `resolved` the mentions
-    with pronouns resolved as in the post. `notes` collects what the reading looked at beyond the
-    text (`Context.notes`).
-    """
+def build_context(post: Post, pack: RulesPack) -> Context | None:
+    """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
-    alias_hits, cue_hits, topic_hits = pack.index.scan(text) if scan is None else scan
+    alias_hits, cue_hits, topic_hits = pack.index.scan(text)
     if not cue_hits or (
         not topic_hits and "meet" not in text.lower()
     ):  # a claim needs a cue and a topic
@@ -114,22 +92,16 @@ def build_context(
             for t in topics[bisect_left(topic_starts, s - 80) : bisect_left(topic_starts, s + 1)]
         )
     )
-    notes = set() if notes is None else notes
-    mentions = raw_mentions(text, alias_hits, pack) if parts is None else parts[1]
+    mentions = raw_mentions(text, alias_hits, pack)
     meetings = people_meetings(text, mentions)
     if meetings:
         kept = [t for t in topics if not any(m.start <= t.start < m.end for m in meetings)]
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))
     if not topics:  # every claim needs a topic
         return None
-    if pair is None:
-        pair = main_pair(mentions, pack)
-    sentences = (
-        tuple(split_sentences(text, pack.markers.clause_break)) if parts is None else parts[0]
-    )
-    if resolved is None:
-        bounds = [(s.start, s.end) for s in sentences]
-        resolved = tuple(resolve(text, mentions, pair, bounds, notes))
+    pair = main_pair(mentions, pack)
+    sentences = tuple(split_sentences(text, pack.markers.clause_break))
+    resolved = tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences]))
     return Context(
         text=text,
         pack=pack,
@@ -142,7 +114,6 @@ def build_context(
         cue_starts=tuple(c.start for c in cues),
         topic_starts=tuple(t.start for t in topics),
         sentence_starts=tuple(s.start for s in sentences),
-        notes=notes,
     )
 
 
@@ -214,7 +185,6 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
             return []
         kind, rule_name = "rejection", f"{rule.rule}-refused"
     if holder is None or not holder.code:
-        ctx.notes.add(PAIR)
         if kind not in _OUTCOMES or len(ctx.pair) != 2:
             return []
         actor, group = ctx.pair[0], True
@@ -293,42 +263,22 @@ def merge(claims: list[Claim]) -> list[Claim]:
     return list(merged.values())
 
 
-def extract_whole(post: Post, pack: RulesPack, scan: Scan | None = None) -> list[Claim]:
-    """Read one post into claims, the whole text at once, in the order they appear in it.
+def extract(post: Post, pack: RulesPack) -> list[Claim]:
+    """Read one post into claims, in the order they appear in its text.
 
     Pure and deterministic: the same post and pack always give the same claims; deadlines are
     resolved against `post.published` (left unresolved, as `due_text`, when it is None).
     Every claim's `quote == post.text()[span[0]:span[1]]`. Never raises on odd text.
-    `monitor.claims.extract` gives the same claims, reusing what it read of repeated lines.
     """
-    ctx = build_context(post, pack, scan=scan)
-    return [] if ctx is None else merge(read_claims(ctx, post))
-
-
-def read_claims(
-    ctx: Context,
-    post: Post,
-    span: tuple[int, int] | None = None,
-    claimed: list[TopicHit] | None = None,
-    read: set[int] | None = None,
-) -> list[Claim]:
-    """Every cue's claims in text order, before `merge` (the first rule that reads at a place wins).
-
-    With `span`, only the sentences starting in it are read; `claimed` (the topics of the claims
-    made before, added to) and `read` (the cues that made them) then carry on from the text
-    before it.
-    """
+    ctx = build_context(post, pack)
+    if ctx is None:
+        return []
     claims: list[Claim] = []
-    claimed = [] if claimed is None else claimed
-    read = set() if read is None else read
-    cues = ctx.cues
-    sentences = ctx.sentences
+    claimed: list[TopicHit] = []
+    read: set[int] = set()
+    cues = list(ctx.cues)
     position = 0
-    if span is not None:
-        first = bisect_left(ctx.sentence_starts, span[0])
-        sentences = sentences[first : bisect_left(ctx.sentence_starts, span[1])]
-        position = bisect_left(ctx.cue_starts, span[0])
-    for sentence in sentences:
+    for sentence in ctx.sentences:
         while position < len(cues) and cues[position].start < sentence.start:
             position += 1
         index = position
@@ -346,4 +296,4 @@ def read_claims(
             if found:  # the first rule that reads at a place wins; the others there are skipped
                 while index < len(cues) and cues[index].start == start:
                     index += 1
-    return claims
+    return merge(claims)

@@ -10,13 +10,10 @@ import re
 
 from monitor.claims.mentions import Mention
 from monitor.claims.reading import (
-    BACK,
-    PAIR,
     Context,
     Cue,
     coordinated,
     is_noun_use,
-    note_words_before,
     owner_of,
     previous_subject,
     speaker_of,
@@ -76,7 +73,6 @@ _GERUND_AFTER_PREPOSITION = re.compile(
 def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
     """ "lifting of sanctions", "lifting sanctions would ...", "Children's return": the act named,
     not done or promised. An -ing form counts only after a form of "be" or "start"/"continue"."""
-    note_words_before(ctx, cue.start, 24)
     before = ctx.text[max(0, cue.start - 24) : cue.start].split()
     if before and before[-1].endswith(("'s", "’s")):
         return True
@@ -116,15 +112,6 @@ def is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int
     return False
 
 
-def _after_preposition(ctx: Context, cue: Cue) -> bool:
-    """ "for signing": an -ing cue right after a preposition names the act."""
-    if _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end):
-        return True
-    if cue.start < 12:
-        ctx.notes.add(BACK)  # the preposition could stand before the start of the text
-    return False
-
-
 def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
     for m in ctx.mentions_in(cue.end, clause[1]):
         if m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
@@ -143,7 +130,7 @@ def holder_of(
         and (
             is_noun_use(ctx, cue)
             or _is_gerund_or_possessed(ctx, cue)
-            or _after_preposition(ctx, cue)
+            or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
         )
     ):
         return (
@@ -182,16 +169,12 @@ def parties_of(
     """The actor and parties of an agreement or fulfilment. A joint subject ("India and Pakistan
     agreed"; "the two sides agreed", `holder` None) gives one actor, whichever sorts first, so a
     post's title and body make the same claim."""
-    if holder is None:
-        ctx.notes.add(PAIR)
     joint = set(coordinated(ctx, holder)) if holder is not None else set(ctx.pair)
     names = {actor, *joint}
     if joint:
         actor = min(names)
     if counterpart:
         names.add(counterpart)
-    if len(names) == 1:
-        ctx.notes.add(PAIR)
     if len(names) == 1 and actor in ctx.pair:
         names.update(ctx.pair)
     return actor, tuple(sorted(names))

@@ -128,8 +128,8 @@ def raw_mentions(
     return found
 
 
-def named_subjects(mentions: list[Mention], pack: RulesPack) -> dict[str, tuple[int, int]]:
-    """State or group actors named as subjects: code -> (how many times, where first)."""
+def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
+    """The post's two state or group actors most named as subjects: whom "the two sides" means."""
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
     for m in mentions:
@@ -137,18 +137,8 @@ def named_subjects(mentions: list[Mention], pack: RulesPack) -> dict[str, tuple[
         if m.form == "name" and not m.obj and actor is not None and actor.kind in _STATE_KINDS:
             counts[m.code] += 1
             first.setdefault(m.code, m.start)
-    return {code: (counts[code], first[code]) for code in counts}
-
-
-def pair_of(named: dict[str, tuple[int, int]]) -> tuple[str, ...]:
-    """The two most named (the first named on a tie), in code order."""
-    ranked = sorted(named, key=lambda c: (-named[c][0], named[c][1]))
+    ranked = sorted(counts, key=lambda c: (-counts[c], first[c]))
     return tuple(sorted(ranked[:2]))
-
-
-def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
-    """The post's two state or group actors most named as subjects: whom "the two sides" means."""
-    return pair_of(named_subjects(mentions, pack))
 
 
 def _first_subject(
@@ -161,21 +151,14 @@ def _first_subject(
 
 
 def resolve(
-    text: str,
-    mentions: list[Mention],
-    pair: tuple[str, ...],
-    sentences: list[tuple[int, int]],
-    notes: set[str] | None = None,
+    text: str, mentions: list[Mention], pair: tuple[str, ...], sentences: list[tuple[int, int]]
 ) -> list[Mention]:
     """Give each pronoun, "who" and group mention the code it points to ("" when unknown).
 
     A pronoun points to the nearest actor named before it in its sentence who is not an object
     (a person for "he"/"she"); failing that, to the subject (the first such actor) of the
-    sentences before it, nearest first. `notes` gets "pair" when "the two sides" used the pair,
-    and "back" when a pronoun looked for sentences before the first.
+    sentences before it, nearest first.
     """
-    if notes is None:
-        notes = set()
     out: list[Mention] = []
     out_starts: list[int] = []
     previous: Mention | None = None
@@ -186,7 +169,6 @@ def resolve(
             index += 1
         code = m.code
         if m.form == "group":
-            notes.add("pair")
             code = pair[0] if len(pair) == 2 else ""  # "both sides" needs two known sides
         elif m.form == "who":
             gap = text[previous.end : m.start] if previous else "x"
@@ -207,8 +189,6 @@ def resolve(
                         out, out_starts, bounds[back][0], bounds[back][1], person_only
                     )
                     back -= 1
-                if not code and index < 3:
-                    notes.add("back")  # it would look on into sentences before the first
         person = previous.person if m.form == "who" and previous is not None and code else m.person
         resolved = (
             m

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from monitor.claims import pack_files
 from monitor.claims.keywords import KeywordIndex, literal_stems, word_form
-from monitor.claims.memo import LineMemo
 from monitor.claims.pack_files import ActorEntry, CueRule, RawRules
 from monitor.errors import ConfigError
 
@@ -67,8 +66,6 @@ class RulesPack:
     cue_rules: tuple[CueRule, ...]  # cue pattern index -> rule
     markers: Markers
     sources: tuple[str, ...]
-    memo: LineMemo = field(default_factory=LineMemo, compare=False, repr=False)
-    """What `extract()` read of lines before (see `lines.py`): only ever reused with this pack."""
 
 
 def norm_alias(text: str) -> str:

@@ -54,16 +54,6 @@ _ADJECTIVES = frozenset(
 )
 
 
-BACK, PAIR = "back", "pair"  # the notes a reading leaves (Context.notes)
-
-
-def note_words_before(ctx: Context, start: int, reach: int) -> None:
-    """Note "back" when a look `reach` characters back from `start` may see text before the
-    context's start and fewer than two words separate them (the tests read the last two words)."""
-    if start < reach and len(ctx.text[:start].split()) < 2:
-        ctx.notes.add(BACK)
-
-
 class Cue(NamedTuple):
     """A cue found in the text (a NamedTuple: built on the hot path)."""
 
@@ -99,10 +89,6 @@ class Context:
     conditions: dict[int, int] = field(
         default_factory=dict
     )  # sentence start -> first condition (-1: none)
-    notes: set[str] = field(default_factory=set)
-    """What the reading looked at beyond its own text (see `lines.py`): "back" (text, sentences or
-    mentions that may lie before the text's start) and "pair" (the post's two main actors). A line
-    of a post read alone gives the claims it gives in the post only when these allow it."""
 
     def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
         """Mentions that start in [start, end), in text order (a bisect: posts can be huge)."""
@@ -123,8 +109,6 @@ class Context:
     def sentences_before(self, sentence: Sentence, count: int) -> tuple[Sentence, ...]:
         """Up to `count` sentences just before `sentence`."""
         index = bisect_left(self.sentence_starts, sentence.start)
-        if index < count:
-            self.notes.add(BACK)
         return self.sentences[max(0, index - count) : index]
 
 
@@ -180,7 +164,6 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
     """The cue word is used as a noun: it follows a determiner or a possessive ("a key demand")."""
     if cue.rule.noun:
         return True
-    note_words_before(ctx, cue.start, 40)
     for other in ctx.cues_in(cue.start - 40, cue.start):
         if other.end <= cue.start and not ctx.text[other.end : cue.start].strip():
             return (
@@ -334,14 +317,7 @@ def counterpart_of(ctx: Context, cue: Cue, actor: str, clause: tuple[int, int]) 
 
 def coordinated(ctx: Context, subject: Mention) -> list[str]:
     """Actors joined to the subject by "and" just before it ("Russia and Ukraine agreed")."""
-    codes: list[str] = []
-    if _walk_back(ctx, subject, codes) and subject.start < 200:
-        ctx.notes.add(BACK)  # the walk reached the start of the text: what came before may join
-    return codes
-
-
-def _walk_back(ctx: Context, subject: Mention, codes: list[str]) -> bool:
-    """Collect the actors joined to `subject` into `codes`; True when no gap stopped the walk."""
+    codes = []
     current = subject
     for m in reversed(ctx.mentions_in(subject.start - 200, subject.start)):
         if m.end <= current.start and m.code:
@@ -353,5 +329,5 @@ def _walk_back(ctx: Context, subject: Mention, codes: list[str]) -> bool:
             if gap == "" or (m.code == current.code and len(gap.split()) <= 3):
                 current = m
                 continue
-            return False
-    return True
+            break
+    return codes
