@@ -100,7 +100,9 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     if not topics:  # every claim needs a topic
         return None
     pair = main_pair(mentions, pack)
-    sentences = tuple(split_sentences(text, pack.markers.clause_break))
+    sentences = tuple(
+        split_sentences(text, pack.markers.clause_break, pack.markers.clause_break_lowered)
+    )
     resolved = tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences]))
     return Context(
         text=text,

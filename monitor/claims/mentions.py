@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections import Counter
 from typing import NamedTuple
 
-from monitor.claims.pack import RulesPack
+from monitor.claims.pack import Markers, RulesPack
 
 _POSSESSIVE_PRONOUNS = frozenset({"its", "their", "his", "her", "our", "my", "whose"})
 _OBJECT_PRONOUNS = frozenset({"him", "them", "us", "me"})
@@ -43,33 +43,68 @@ def _possessive_after(text: str, end: int) -> bool:
 _QUOTES = "\"“”‘’'()[]"
 
 
+_PUNCTUATED = frozenset(",.;:!?—–")
+_ARTICLES = frozenset(("the", "a", "an"))
+_CACHE_LIMIT = 50_000  # words (and word pairs) remembered per pack; cleared when full
+
+# What a word before a name says, by its spelling (the same for every post, so remembered):
+_STOP = 0  # ends with punctuation: the search ends, no object
+_PASS = 1  # an article, a title word or a capitalised word: look at the word before it
+_OBJECT = 2  # a preposition or an object verb: an object
+_OTHER = 3  # another word: an object only if it and the word before it are ("call on")
+
+
+def _word_class(word: str, markers: Markers, cache: dict[str, int]) -> int:
+    found = cache.get(word)
+    if found is None:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        bare = word.strip(_QUOTES)
+        low = bare.lower()
+        if word[-1] in _PUNCTUATED:
+            found = _STOP
+        elif low in _ARTICLES or low in markers.title_words or bare[:1].isupper():
+            found = _PASS
+        elif markers.object_word.fullmatch(bare):
+            found = _OBJECT
+        else:
+            found = _OTHER
+        cache[word] = found
+    return found
+
+
 def is_object(text: str, start: int, pack: RulesPack) -> bool:
     """A name at `start` is an object when, past titles and capitalised words ("from Turkish
     President Recep Tayyip Erdogan"), the word before it is a preposition or a verb such as
-    "accused"; punctuation or the start of the line ends the search."""
+    "accused"; punctuation or the start of the line ends the search.
+
+    Each word's part in this is a pure function of its spelling and the pack, so it is
+    remembered per pack (`Markers.word_cache`, bounded): the regex runs once per new word."""
     markers = pack.markers
+    cache = markers.word_cache
     line_start = text.rfind("\n", 0, start) + 1
     words = text[max(line_start, start - 64) : start].split()
     i = len(words) - 1
     while i >= 0:
-        word = words[i]
-        if word[-1] in ",.;:!?—–":
+        found = _word_class(words[i], markers, cache)
+        if found == _STOP:
             return False
-        bare = word.strip(_QUOTES)
-        low = bare.lower()
-        if low in ("the", "a", "an") or low in markers.title_words or bare[:1].isupper():
-            i -= 1
-            continue
-        break
+        if found != _PASS:
+            break
+        i -= 1
     if i < 0:
         return False
-    bare = words[i].strip(_QUOTES)
-    if markers.object_word.fullmatch(bare):
+    if found == _OBJECT:
         return True
-    return (
-        i >= 1
-        and markers.object_word.fullmatch(f"{words[i - 1].strip(_QUOTES)} {bare}") is not None
-    )
+    if i < 1:
+        return False
+    pair = f"{words[i - 1].strip(_QUOTES)} {words[i].strip(_QUOTES)}"
+    known = markers.pair_cache.get(pair)
+    if known is None:
+        if len(markers.pair_cache) >= _CACHE_LIMIT:
+            markers.pair_cache.clear()
+        known = markers.pair_cache[pair] = markers.object_word.fullmatch(pair) is not None
+    return known
 
 
 def _pronoun_case(spelling: str) -> bool:

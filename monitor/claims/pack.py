@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -49,8 +49,12 @@ class Markers:
     title_words: frozenset[str]
     person_pronouns: frozenset[str]
     clause_break: re.Pattern[str]
+    clause_break_lowered: re.Pattern[str] | None  # the same for lower-cased ASCII text (or None)
     determiners: frozenset[str]
     container: re.Pattern[str]
+    # Pure functions of a word (or two) and these markers, remembered (bounded: mentions.py)
+    word_cache: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    pair_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,6 +104,15 @@ def _literals(phrases: list[str]) -> re.Pattern[str]:
     return re.compile(rf"(?=[{first}])(?:{body})", re.IGNORECASE)
 
 
+def _lowered_literals(phrases: list[str]) -> re.Pattern[str] | None:
+    """`_literals(phrases)` for lower-cased ASCII text, matched case-sensitively: the regex engine
+    then skips to the phrases' first characters in C (2.5x faster). Only when every phrase is
+    ASCII (IGNORECASE matches some non-ASCII letters, such as the Kelvin sign, to ASCII ones)."""
+    if not phrases or not all(phrases) or not all(p.isascii() for p in phrases):
+        return None
+    return re.compile(_alternation(re.escape(p.lower()) for p in phrases))
+
+
 def _compile_actors(
     entries: list[ActorEntry],
 ) -> tuple[dict[str, Actor], dict[str, tuple[str, bool]], dict[str, str]]:
@@ -140,6 +153,7 @@ def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
         title_words=frozenset(w.lower() for t in m["titles"] for w in t.split()),
         person_pronouns=frozenset(p.lower() for p in m["pronouns_person"]),
         clause_break=_literals(m["clause_breaks"]),
+        clause_break_lowered=_lowered_literals(m["clause_breaks"]),
         container=_words(m["containers"]),
         determiners=frozenset(d.lower() for d in m["determiners"]),
     )
