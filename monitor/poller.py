@@ -3,7 +3,8 @@
 `Poller.poll(source)` never raises for a source's own trouble: a fetch error, a page that does
 not parse, or a store that refuses the append is logged (`source_failed`, with the source and the
 reason) and returned as a failed `PollOutcome`, so the scheduler keeps polling everything else.
-A successful poll logs `source_polled` with `new_posts`, `revised` and `withdrawn`.
+A successful poll logs `source_polled` with `new_posts`, `revised` and `withdrawn` (at INFO
+when it appended something, DEBUG otherwise).
 
 The tracker's knowledge (post id → last hash, per source) is rebuilt from the log on start with
 `load_knowledge(store)`; after that the poller keeps it current itself. When another writer got
@@ -229,7 +230,6 @@ class Poller:
 
     async def _poll(self, source: SourceConfig) -> PollOutcome:
         at = self._clock()
-        bound = log.bind(source=source.name)
         try:
             pages, not_modified = await self._fetch_pages(source)
             if not_modified:
@@ -254,7 +254,7 @@ class Poller:
             # Forget the first page's validators: the next poll must read it whole, or the posts
             # of this failed poll would hide behind a 304.
             self._fetcher.validators.put(source.url, Validators())
-            bound.warning("source_failed", url=source.url, reason=exc.reason)
+            log.warning("source_failed", source=source.name, url=source.url, reason=exc.reason)
             return PollOutcome(
                 source=source.name,
                 at=at,
@@ -262,8 +262,12 @@ class Poller:
                 retry_after=exc.retry_after,
                 posts_seen=self._seen(source.name),
             )
-        bound.info(
+        # INFO only when the poll appended something (its events have their own lines too); an
+        # unchanged source is DEBUG: at 1,000 sources that is most polls, and `parley sources`
+        # shows each source's last poll anyway.
+        (log.info if outcome.changed else log.debug)(
             "source_polled",
+            source=source.name,
             new_posts=outcome.new_posts,
             revised=outcome.revised,
             withdrawn=outcome.withdrawn,
