@@ -2,18 +2,22 @@
 
 Several daemons may share one PostgreSQL database. Each starts a delivery worker, but only the
 worker holding the lease `alerts/delivery` delivers; the others check at every pass and take over
-when the holder has released it (a clean stop) or stopped renewing it for `ttl` seconds (it died
-or hangs). A holder that ran on this host and whose process is gone (a daemon restarted after a
-crash) is replaced at once. The holder renews before every send, so `ttl` must be longer than
-one send can take (the channel's timeout plus its rate-limit wait): `AlertsService` sees to that.
-With `heartbeat` (the daemon's setting), a thread of its own also renews it every `ttl / 3`
-seconds, so a worker whose store calls queue behind a busy daemon's polls keeps its lease; a
-check before a send is then only a look at when it was last renewed.
+when the holder has released it (a clean stop) or stopped renewing it (it died or hangs): within
+`ttl` of the death (`store.lease_keeper`, "Timing": the lease row lapses 2/3 `ttl` after each
+renewal, and a waiting worker tries again the moment it lapses). A holder that ran on this host
+and whose process is gone (a daemon restarted after a crash) is replaced at once. Without
+`heartbeat` the holder renews before every send. With `heartbeat` (the daemon's setting), a
+thread of its own renews it every `ttl / 4` seconds, so a worker whose store calls queue behind
+a busy daemon's polls keeps its lease, and a check before a send is only a look at when it was
+last renewed: a send starts only while the lease has more than `ttl / 6` to run by this
+process's clock, and the heartbeat goes on renewing it while the send lasts.
 
 Taking and renewing are one compare-and-set in the database (`store.lease`), timed by the
 database's clock, so two workers can never both hold the lease. The one window left: a holder
-that stalls mid-send for longer than `ttl` (a frozen VM) may finish that send after another
-worker took over and sent the same alert; receivers can drop it by its alert key.
+whose renewals stop mid-send (a frozen VM, the database unreachable from it alone) may finish
+that send after another worker took over and sent the same alert; receivers can drop it by its
+alert key, and the trail records it once (`AlertDelivered` is appended once per message, by
+its idempotency key, whoever appends it).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ class Lease:
     store: LeaseStore
     me: str = field(default_factory=worker_id)
     ttl: float = 30.0
-    heartbeat: bool = False  # also renew from a thread of its own, every ttl / 3
+    heartbeat: bool = False  # also renew from a thread of its own, every ttl / 4
     _lease: SingleLease | None = field(default=None, init=False, repr=False)
     _beat: threading.Thread | None = field(default=None, init=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
@@ -57,7 +61,7 @@ class Lease:
         return self._lease
 
     def hold(self) -> bool:
-        """Take or renew the lease; True when this worker holds it for the next `ttl` seconds.
+        """Take or renew the lease; True when this worker holds it (see `SingleLease.hold`).
 
         With `heartbeat`, the first call starts the renewing thread; later calls only check
         that it renewed the lease recently (no database round trip).
@@ -75,7 +79,7 @@ class Lease:
         return self._single().held
 
     def _renew(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
+        while not self._stop.wait(self._single().next_try()):
             try:
                 self._single().hold()
             except StoreError as exc:  # not renewed: it lapses unless the next try works

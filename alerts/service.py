@@ -31,9 +31,8 @@ from store.ports import LeaseStore
 log = structlog.get_logger("alerts.service")
 
 LEASE_TTL = 15.0
-"""Seconds a silent lease holder keeps the lease, at least: the daemon passes `[daemon] lease_ttl`."""
-SEND_MARGIN = 5.0
-"""The lease outlasts the slowest channel's timeout by this much (a rate-limit wait, the trail)."""
+"""Seconds within which another worker takes over from a dead one: the daemon passes
+`[daemon] lease_ttl` (see `store.lease_keeper`, "Timing")."""
 
 
 class AlertsService:
@@ -79,18 +78,20 @@ class AlertsService:
             rates=self._config.rates,
             digests=self._config.digests,
             executor=self._executor,
-            lease=self._lease(channels),
+            lease=self._lease(),
             metrics=self._metrics,
         )
         self._stop.clear()
         self._task = asyncio.create_task(self._run(self.worker), name="alerts-delivery")
         log.info("alerts_started", channels=sorted(channels), rules=len(self._config.rules))
 
-    def _lease(self, channels: Mapping[str, object]) -> Lease | None:
+    def _lease(self) -> Lease | None:
         """The delivery lease (`alerts.lease`), when the store keeps leases (both backends do).
 
-        It lasts at least `lease_ttl`, and longer than the slowest channel's send: the holder
-        renews before every send, and a send must end before anyone else may take over.
+        Its ttl is `lease_ttl`, whatever the channels' timeouts: a heartbeat thread renews it
+        while a send lasts (a send starts only while it was renewed recently), so a slow send
+        does not let it lapse; only a holder whose renewals stop mid-send (a frozen VM, the
+        database unreachable from it alone) can be overtaken, the window of `alerts.lease`.
         """
         leases = self._leases
         if leases is None:
@@ -98,9 +99,7 @@ class AlertsService:
                 leases = lease_store(self._store)
             except ConfigurationError:
                 return None
-        slowest = max((float(getattr(c, "timeout", 0.0)) for c in channels.values()), default=0.0)
-        ttl = max(self._lease_ttl, slowest + SEND_MARGIN, 10 * self._poll_interval)
-        return Lease(store=leases, ttl=ttl, heartbeat=True)
+        return Lease(store=leases, ttl=self._lease_ttl, heartbeat=True)
 
     async def _run(self, worker: DeliveryWorker) -> None:
         while not self._stop.is_set():

@@ -12,8 +12,10 @@ Several daemons on one database divide the sources between them (`keeper`, a
 `store.lease_keeper.ShareKeeper` over the group "sources"): every source keeps its job, but a job
 runs only while this daemon holds the source's lease, paused otherwise. A thread of its own
 (`ShareKeeper.run`, so renewals never queue behind polls and appends) does a round every
-`ttl / 3` seconds: it renews the leases held, in one statement, and takes or gives up sources
-towards the fair share; a source gained is polled at once. On stop, once the polls in flight
+`ttl / 4` seconds, and one the moment another daemon's leases lapse: it renews the leases held,
+in one statement, and takes or gives up sources towards the fair share; a source gained is
+polled at once (its job's next run set to now, no jitter), so a dead daemon's sources are polled
+again within `ttl` of its death (`store.lease_keeper`, "Timing"). On stop, once the polls in flight
 have ended, every lease is released. Without a keeper (tests, tools) it polls every source.
 
 Health (last success, last error, next poll, posts seen) is written to the store's meta table
@@ -269,9 +271,8 @@ class Daemon:
         now = self._clock()
         for name in sorted(result.lost):
             scheduler.pause_job(name)
-        for name in sorted(result.gained):
-            jitter = self._rng() * min(self._sources[name].schedule.jitter, 1.0)
-            scheduler.modify_job(name, next_run_time=now + timedelta(seconds=jitter))
+        for name in sorted(result.gained):  # at once: the takeover's time budget is ttl / 3
+            scheduler.modify_job(name, next_run_time=now)
 
     async def _run(self, name: str) -> None:
         if self._keeper is not None and not self._keeper.holds(name):
