@@ -38,6 +38,7 @@ from monitor.claims.topics import topics_of
 from monitor.posts import Post
 
 _OUTCOMES = ("agreement", "fulfilment")
+_new = tuple.__new__
 INFERRED = (
     "/actor-inferred"  # rule suffix: nobody was named, the post's two main actors were assumed
 )
@@ -60,12 +61,7 @@ def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
         people = [x for x in near if x.person and x.form == "name"]
         if len({x.code for x in people}) >= 2:
             hits.append(
-                TopicHit(
-                    start=m.start(),
-                    end=max(x.end for x in people[:2]),
-                    topic="leaders_meeting",
-                    strong=True,
-                )
+                TopicHit(m.start(), max(x.end for x in people[:2]), "leaders_meeting", True)
             )
     return hits
 
@@ -78,19 +74,24 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         not topic_hits and "meet" not in text.lower()
     ):  # a claim needs a cue and a topic
         return None
-    topics = tuple(
-        TopicHit(start=s, end=e, topic=pack.topic_of[i][0], strong=pack.topic_of[i][1])
-        for s, e, i in topic_hits
-    )
+    # The hot-path records are built with tuple.__new__ (positional, in field order): a
+    # NamedTuple's own __new__ is a Python function, and with keywords it costs twice as much.
+    topic_of = pack.topic_of
+    topics = tuple([_new(TopicHit, (s, e, *topic_of[i])) for s, e, i in topic_hits])
     topic_starts = [t.start for t in topics]
+    rules = pack.cue_rules
     cues = tuple(
-        Cue(start=s, end=e, rule=pack.cue_rules[i])
-        for s, e, i in cue_hits
-        if not any(
-            t.start < s
-            and e <= t.end  # a cue word ending a topic phrase ("peace agreement") is its noun
-            for t in topics[bisect_left(topic_starts, s - 80) : bisect_left(topic_starts, s + 1)]
-        )
+        [
+            _new(Cue, (s, e, rules[i]))
+            for s, e, i in cue_hits
+            if not any(
+                t.start < s
+                and e <= t.end  # a cue word ending a topic phrase ("peace agreement") is its noun
+                for t in topics[
+                    bisect_left(topic_starts, s - 80) : bisect_left(topic_starts, s + 1)
+                ]
+            )
+        ]
     )
     mentions = raw_mentions(text, alias_hits, pack)
     meetings = people_meetings(text, mentions)

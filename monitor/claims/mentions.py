@@ -17,6 +17,9 @@ _POSSESSIVE_PRONOUNS = frozenset({"its", "their", "his", "her", "our", "my", "wh
 _OBJECT_PRONOUNS = frozenset({"him", "them", "us", "me"})
 _EITHER_PRONOUNS = frozenset({"it", "her", "you"})  # subject or object: look at the word before
 _STATE_KINDS = frozenset({"state", "observer", "group", "other"})
+# Mentions are built with tuple.__new__ (positional, in field order): a NamedTuple's own __new__
+# is a Python function, and with keywords it costs twice as much (a post makes dozens).
+_new = tuple.__new__
 
 
 class Mention(NamedTuple):
@@ -133,31 +136,35 @@ def raw_mentions(
         ):
             code, person = pack.alias_info[key]
             found.append(
-                Mention(
-                    start=s,
-                    end=e,
-                    code=code,
-                    form="name",
-                    person=person,
-                    possessive=_possessive_after(text, e),
-                    obj=is_object(text, s, pack),
+                _new(
+                    Mention,
+                    (
+                        s,
+                        e,
+                        code,
+                        "name",
+                        person,
+                        _possessive_after(text, e),
+                        is_object(text, s, pack),
+                    ),
                 )
             )
         elif "g" in tags:
-            found.append(
-                Mention(start=s, end=e, code="", form="group", obj=is_object(text, s, pack))
-            )
+            found.append(_new(Mention, (s, e, "", "group", False, False, is_object(text, s, pack))))
         elif "p" in tags and _pronoun_case(spelling):
             found.append(
-                Mention(
-                    start=s,
-                    end=e,
-                    code="",
-                    form="who" if key == "who" else "pronoun",
-                    person=key in pack.markers.person_pronouns,
-                    possessive=key in _POSSESSIVE_PRONOUNS,
-                    obj=key in _OBJECT_PRONOUNS
-                    or (key in _EITHER_PRONOUNS and is_object(text, s, pack)),
+                _new(
+                    Mention,
+                    (
+                        s,
+                        e,
+                        "",
+                        "who" if key == "who" else "pronoun",
+                        key in pack.markers.person_pronouns,
+                        key in _POSSESSIVE_PRONOUNS,
+                        key in _OBJECT_PRONOUNS
+                        or (key in _EITHER_PRONOUNS and is_object(text, s, pack)),
+                    ),
                 )
             )
     return found
@@ -228,15 +235,7 @@ def resolve(
         resolved = (
             m
             if code == m.code
-            else Mention(
-                start=m.start,
-                end=m.end,
-                code=code,
-                form=m.form,
-                person=person,
-                possessive=m.possessive,
-                obj=m.obj,
-            )
+            else _new(Mention, (m.start, m.end, code, m.form, person, m.possessive, m.obj))
         )
         out.append(resolved)
         out_starts.append(resolved.start)

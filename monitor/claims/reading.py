@@ -89,6 +89,9 @@ class Context:
     conditions: dict[int, int] = field(
         default_factory=dict
     )  # sentence start -> first condition (-1: none)
+    window_ends: dict[tuple[int, int, int, int], int] = field(
+        default_factory=dict
+    )  # (cue start, id of its rule, clause) -> where its object ends (topics and counterpart ask)
 
     def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
         """Mentions that start in [start, end), in text order (a bisect: posts can be huge)."""
@@ -293,7 +296,17 @@ def previous_subject(ctx: Context, sentence: Sentence) -> Mention | None:
 
 def window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
     """Where a cue's object ends: at the next verb cue in the clause. A noun cue in between
-    ("refusing to meet Ukraine's demand to cease fire") is part of the object."""
+    ("refusing to meet Ukraine's demand to cease fire") is part of the object.
+
+    Computed once per cue and clause (the topic and the counterpart both ask)."""
+    key = (cue.start, id(cue.rule), clause[0], clause[1])  # the rule: cues can share a start
+    found = ctx.window_ends.get(key)
+    if found is None:
+        found = ctx.window_ends[key] = _window_end(ctx, cue, clause)
+    return found
+
+
+def _window_end(ctx: Context, cue: Cue, clause: tuple[int, int]) -> int:
     for other in ctx.cues_in(cue.end, clause[1]):
         if other.rule.agent != "speaker":
             if is_noun_use(ctx, other) or owner_of(ctx, other, clause) is not None:

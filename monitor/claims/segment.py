@@ -65,6 +65,9 @@ _ABBREV = frozenset(
 )
 
 
+_new = tuple.__new__
+
+
 class Sentence(NamedTuple):
     """A sentence: its span in the post's text, its clause boundaries, and whether it is quoted.
 
@@ -131,7 +134,7 @@ def split_sentences(
             cuts.append(e)
             clauses = tuple((a, b) for a, b in itertools.pairwise(cuts) if b > a)
             quoted = text[s] in '"“‘' or text[line_start : line_start + 1] in ('"', "“")
-            out.append(Sentence(start=s, end=e, clauses=clauses, quoted=quoted))
+            out.append(_new(Sentence, (s, e, clauses, quoted)))  # positional: the hot path
         line_start = line_end + 1
     return out
 
