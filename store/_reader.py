@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -89,44 +89,56 @@ class LogReader:
     def wait(self, after_position: int, timeout: float) -> bool:
         raise NotImplementedError
 
-    def _records(self, rows: Sequence[Sequence[Any]]) -> list[RecordedEvent]:
+    def _read_page(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
+        """The records one SELECT of `COLUMNS` returns. SQLite overrides this to build them
+        straight from the cursor (no list of driver rows kept alongside the records)."""
+        return self._records(self._query(sql, params))
+
+    def _records(self, rows: Iterable[Sequence[Any]]) -> list[RecordedEvent]:
         """Build the records of one fetched batch: the hot path of every read.
 
-        The payloads of the batch are decoded with one `orjson.loads` call, a timestamp shared
-        by consecutive rows (one per append) is converted once, and each record is built as a
-        `_Loaded` from the row's columns, then given its class; together about three times as
-        fast as the plain way. A page orjson refuses (an integer wider than 64 bits, which
-        JSON allows) is decoded row by row with the standard library instead.
+        Each record is built as a `_Loaded` from the row's columns; a timestamp shared by
+        consecutive rows (one per append) is converted once. The batch's payloads are then
+        decoded with one `orjson.loads` call and each record is given its payload and its
+        class. A page orjson refuses (an integer wider than 64 bits, which JSON allows) is
+        decoded row by row with the standard library instead. `rows` may be a cursor: no row
+        is needed once its record is built, so the driver's row tuples die one by one instead
+        of living (and being traced by the garbage collector) as long as the page.
         """
-        if not rows:
-            return []
-        try:
-            payloads = _loads("[" + ",".join([row[7] for row in rows]) + "]")
-        except ValueError:
-            payloads = [self._decode_one(row) for row in rows]
         time_in = self._time_in
         last_raw: Any = None
         last_time: datetime | None = None
         out: list[Any] = []
         append = out.append
+        texts: list[str] = []
+        text = texts.append
         loaded = _Loaded
-        for row, data in zip(rows, payloads, strict=True):
+        for row in rows:
             event = loaded(*row)
             raw = row[5]
             if raw != last_raw:
                 last_raw, last_time = raw, time_in(raw)
             event.recorded_at = last_time
-            event.data = data
-            event.__class__ = RecordedEvent  # type: ignore[assignment]
+            text(row[7])
             append(event)
+        if not out:
+            return out
+        try:
+            payloads = _loads("[" + ",".join(texts) + "]")
+        except ValueError:
+            payloads = [self._decode_one(e.position, t) for e, t in zip(out, texts, strict=True)]
+        cls = RecordedEvent
+        for event, data in zip(out, payloads, strict=True):
+            event.data = data
+            event.__class__ = cls
         return out
 
-    def _decode_one(self, row: Sequence[Any]) -> Any:
+    def _decode_one(self, position: int, text: str) -> Any:
         try:
-            return json.loads(row[7])
+            return json.loads(text)
         except ValueError as exc:
             raise IntegrityError(
-                f"{self.url_for_display}: the stored payload of position {row[0]} is not JSON "
+                f"{self.url_for_display}: the stored payload of position {position} is not JSON "
                 f"({exc}); run `parley verify`"
             ) from exc
 
@@ -154,11 +166,17 @@ class LogReader:
         sql = f"SELECT {COLUMNS} FROM events WHERE {where} ORDER BY position LIMIT ?"
         position = max(from_position, 1)
         while True:
-            rows = self._query(sql, [position, *extra, batch_size])
-            yield from self._records(rows)
-            if len(rows) < batch_size or (to_position is not None and rows[-1][0] >= to_position):
+            page = self._read_page(sql, [position, *extra, batch_size])
+            if len(page) < batch_size:
+                yield from page
                 return
-            position = rows[-1][0] + 1
+            last = page[-1].position
+            yield from page
+            # Let a page the caller no longer holds die before the next one is built.
+            del page
+            if to_position is not None and last >= to_position:
+                return
+            position = last + 1
 
     def stored_rows(
         self, from_position: int = 1, *, batch_size: int = 5000
@@ -185,7 +203,7 @@ class LogReader:
     def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of one stream, in stream-version order."""
         sql = f"SELECT {COLUMNS} FROM events WHERE stream_id = ? ORDER BY stream_version"
-        return self._records(self._query(sql, [stream_id]))
+        return self._read_page(sql, [stream_id])
 
     def head(self) -> Head:
         """The newest event's position and hash (0 and the genesis hash when the log is empty)."""

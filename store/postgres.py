@@ -171,7 +171,8 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
 
     def _time_in(self, value: Any) -> datetime:
         moment: datetime = value
-        return moment.astimezone(UTC)
+        # The session's time zone is UTC, so psycopg already hands back UTC datetimes.
+        return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
     def _time_out(self, moment: datetime) -> Any:
         return moment

@@ -25,6 +25,7 @@ from store.canonical import format_time
 from store.errors import IntegrityError, StoreError, UnavailableError
 from store.lease import SQLiteLeases
 from store.meta import MetaTable
+from store.records import RecordedEvent
 
 # Constant SQL (column names and "?" placeholders only): ruff's S608 does not apply.
 _INSERT_OR_IGNORE = f"INSERT OR IGNORE INTO events ({COLUMNS}) VALUES ({', '.join('?' * 10)})"  # noqa: S608
@@ -146,6 +147,11 @@ class SQLiteEventStore(ProjectionStore, MetaTable, SQLiteLeases):
         if isinstance(exc, sqlite3.IntegrityError):
             return IntegrityError(f"{self.url_for_display}: {action}: {exc}")
         return UnavailableError(f"{self.url_for_display}: {action}: {_explain(exc)}")
+
+    def _read_page(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
+        # Records straight from the cursor: each driver row dies once its record is built.
+        with self._guard("read"):
+            return self._records(self._conn().execute(sql, params))
 
     def _time_in(self, value: Any) -> datetime:
         return datetime.fromisoformat(value)
