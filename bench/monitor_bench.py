@@ -150,7 +150,7 @@ async def _cycles(db_url: str, conn: Any, sources: list[Any]) -> dict[str, Any]:
         return time.perf_counter() - started, outcomes
 
     cold, outcomes = await cycle()
-    workers = list(getattr(pool, "_processes", {}) or {})  # the parse processes, for their CPU
+    workers = pool.pids()  # the parse processes, for their CPU
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok][:3]
     events_after_cold = store.head().position
     rounds = []
@@ -328,6 +328,12 @@ def run() -> dict[str, Any]:
 
     # Log as the daemon does (JSON lines at INFO), but to /dev/null: the cost counts, not the noise.
     configure_logging("json", "INFO", stream=open(os.devnull, "w"))  # noqa: SIM115 (for the whole run)
+    # As `parley run` does (monitor.bootstrap.start_app): httpx's per-request INFO line is off,
+    # for the floor's client as much as for Parley's.
+    import logging
+
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="parley-bench-monitor-"))
     load_before = os.getloadavg()[0]
     ctx = mp.get_context("spawn")

@@ -22,7 +22,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +34,7 @@ from monitor.config import Settings
 from monitor.daemon import Daemon
 from monitor.events import post_stream
 from monitor.fetch import Fetcher, FetchLimits
+from monitor.parse_pool import ParsePool
 from monitor.poller import Poller, load_knowledge, parse_pool
 from monitor.service.metrics import Metrics
 from monitor.sources import KINDS
@@ -84,7 +85,7 @@ class MonitorService:
     def __init__(self, wiring: Wiring) -> None:
         self._w = wiring
         self.daemon: Daemon | None = None
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ParsePool | None = None
 
     async def start(self) -> None:
         w = self._w

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import multiprocessing as mp
-import signal
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -31,6 +29,7 @@ from monitor.config import SourceConfig
 from monitor.errors import MonitorError
 from monitor.events import PostPublished, PostRevised, PostWithdrawn
 from monitor.fetch import Fetcher, FetchError, Validators
+from monitor.parse_pool import ParsePool
 from monitor.sources.base import ParsedPage, SourceKind
 from monitor.tracker import (
     POST_EVENT_TYPES,
@@ -87,22 +86,16 @@ class _PollFailedError(Exception):
 def parse_in_worker(
     kind: str, body: bytes, url: str, ctype: str | None, settings: dict[str, Any]
 ) -> ParsedPage:
-    """Parse one page with the registered kind `kind` (runs in a parse worker process)."""
+    """Parse one page with the registered kind `kind` (for a `concurrent.futures` executor)."""
     from monitor.sources import get_kind
 
     return get_kind(kind).parse(body, url=url, content_type=ctype, settings=settings)
 
 
-def _quiet_worker() -> None:
-    # Ctrl-C reaches the whole process group: the daemon stops the pool itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def parse_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of `workers` parse processes (spawned, so no thread of ours is forked)."""
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_quiet_worker
-    )
+def parse_pool(workers: int) -> ParsePool:
+    """A pool of `workers` parse processes (spawned, so no thread of ours is forked), talking to
+    the event loop over socket pairs (`monitor.parse_pool`)."""
+    return ParsePool(workers)
 
 
 def load_knowledge(store: EventStore) -> dict[str, dict[str, KnownPost]]:
@@ -127,7 +120,7 @@ class Poller:
         knowledge: dict[str, dict[str, KnownPost]] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_pages: int = MAX_PAGES,
-        parse_pool: Executor | None = None,
+        parse_pool: ParsePool | Executor | None = None,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
@@ -290,7 +283,9 @@ class Poller:
             return cached[1]
         if self._parse_pool is None:
             page = kind.parse(body, url=url, content_type=ctype, settings=source.settings)
-        else:
+        elif isinstance(self._parse_pool, ParsePool):
+            page = await self._parse_pool.parse(kind.kind, body, url, ctype, dict(source.settings))
+        else:  # any concurrent.futures executor
             loop = asyncio.get_running_loop()
             settings = dict(source.settings)
             page = await loop.run_in_executor(
