@@ -8,20 +8,22 @@ Each batch of up to `batch_size` events is folded in memory, its row changes coa
 (view, key) (the last change wins), and written with the new state and checkpoint in one
 transaction, together with the outbox messages that `outbox_for(changes)` returns. A crash
 between batches loses nothing and applies nothing twice: the next run resumes at the checkpoint.
+A projection with a `prefetch(events, expected=N)` method is handed the events through it first
+(the views read posts ahead in worker processes there); the fold itself stays in log order.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 import structlog
 
 from store.errors import StoreError
 from store.ports import EventStore, Projection
-from store.records import OutboxMessage, RowChange
+from store.records import OutboxMessage, RecordedEvent, RowChange
 
 S = TypeVar("S")
 OutboxFor = Callable[[Sequence[RowChange]], Sequence[OutboxMessage]]
@@ -89,10 +91,14 @@ class ProjectionRunner(Generic[S]):
         count = 0
         last = committed
         applied = 0
+        events: Iterable[RecordedEvent] = self.store.read(
+            committed + 1, to_position=target, batch_size=self.batch_size
+        )
+        prefetch = getattr(self.projection, "prefetch", None)
+        if prefetch is not None:  # a projection that reads ahead (in worker processes)
+            events = prefetch(events, expected=target - committed)
         try:
-            for event in self.store.read(
-                committed + 1, to_position=target, batch_size=self.batch_size
-            ):
+            for event in events:
                 state, changes = self.projection.apply(state, event)  # type: ignore[arg-type]
                 for change in changes:
                     pending.pop((change.view, change.key), None)

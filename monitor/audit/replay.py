@@ -67,7 +67,8 @@ def fold_state(
     if progress is not None:
         progress(0, total)
     apply = projection.apply
-    for event in store.read(start + 1, to_position=to_position, batch_size=BATCH_SIZE):
+    events = store.read(start + 1, to_position=to_position, batch_size=BATCH_SIZE)
+    for event in projection.prefetch(events, expected=total):
         state, changes = apply(state, event)
         done += 1
         if rows is not None:

@@ -16,7 +16,7 @@ with the same keys, whatever the batch sizes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from monitor.views.projection import NegotiationProjection
@@ -50,6 +50,11 @@ class ChangeLog:
 
     def dump_state(self, state: ViewState) -> JSONValue:
         return self.projection.dump_state(state)
+
+    def prefetch(
+        self, events: Iterable[RecordedEvent], *, expected: int | None = None
+    ) -> Iterable[RecordedEvent]:
+        return self.projection.prefetch(events, expected=expected)
 
     def apply(self, state: ViewState, event: RecordedEvent) -> tuple[ViewState, list[RowChange]]:
         state, changes = self.projection.apply(state, event)

@@ -31,6 +31,7 @@ from monitor.views.aggregate import (
 from monitor.views.errors import ViewError
 from monitor.views.firmness import READINESS_RULES, STANCE_RULES, demanded_firmly, firmness
 from monitor.views.mentions import Mention, group_claims, merge_into, post_key, post_time
+from monitor.views.parallel import ExtractPool
 from monitor.views.state import FORMAT, VIEWS, ViewState
 from store.records import JSONValue, RecordedEvent, RowChange
 
@@ -86,6 +87,7 @@ class NegotiationProjection:
         fulfil_window_days: int = 60,
         stance_rules: Iterable[str] = STANCE_RULES,
         readiness_rules: Iterable[str] = READINESS_RULES,
+        pool: ExtractPool | None = None,
     ) -> None:
         if revision_window < 1:
             raise ValueError("revision_window must be at least 1")
@@ -96,6 +98,7 @@ class NegotiationProjection:
         self._fulfil = fulfil_window_days * DAY
         self._stance = frozenset(stance_rules)
         self._readiness = frozenset(readiness_rules)
+        self.pool = pool
         self.options = {
             "revision_window": revision_window,
             "agree_window_days": agree_window_days,
@@ -110,6 +113,15 @@ class NegotiationProjection:
         }
 
     # Projection protocol -------------------------------------------------------------------
+    def prefetch(
+        self, events: Iterable[RecordedEvent], *, expected: int | None = None
+    ) -> Iterable[RecordedEvent]:
+        """`events` as they are, their posts read ahead by the projection's `ExtractPool` when it
+        has one and the read is long (`monitor.views.parallel`); fold them in this order."""
+        if self.pool is None:
+            return events
+        return self.pool.prefetch(events, expected=expected)
+
     def initial_state(self) -> ViewState:
         """The state before any event."""
         return ViewState.empty(self.options)
@@ -202,7 +214,12 @@ class NegotiationProjection:
         t = post_time(ev.post, ev.seen_at, event.recorded_at)
         newest = state.data["newest"]
         state.data["newest"] = t if newest is None else max(newest, t)
-        claims = [c for c in self._extract(ev.post) if c.actor]
+        found: Sequence[Claim] | None = (
+            self.pool.claims_for(event) if self.pool is not None else None
+        )
+        if found is None:
+            found = self._extract(ev.post)
+        claims = [c for c in found if c.actor]
         firm = firmness(
             claims,
             title_end=len(ev.post.title) if ev.post.title else 0,

@@ -19,6 +19,7 @@ from monitor.claims.pack import RulesPack
 from monitor.posts import Post
 from monitor.views.changelog import ChangeLog
 from monitor.views.errors import UnknownViewError
+from monitor.views.parallel import ExtractPool, default_workers
 from monitor.views.projection import NegotiationProjection
 from monitor.views.state import VIEWS, ViewState
 from store.ports import EventStore
@@ -33,14 +34,23 @@ BATCH_SIZE = 5_000
 log = structlog.get_logger("monitor.views")
 
 
-def build_projection(pack: RulesPack, **options: Any) -> NegotiationProjection:
-    """The negotiation projection reading posts with `pack` (options: see `NegotiationProjection`)."""
+def build_projection(
+    pack: RulesPack, *, extract_workers: int | None = None, **options: Any
+) -> NegotiationProjection:
+    """The negotiation projection reading posts with `pack` (options: see `NegotiationProjection`).
+
+    `extract_workers`: processes that read posts into claims ahead of the fold on a long
+    catch-up or replay (`monitor.views.parallel`); None takes `PARLEY_EXTRACT_WORKERS`, else 2
+    on a machine with 2 CPUs or more; 0 or 1 reads in-process. The views are the same either way.
+    """
     from monitor.claims import extract
 
     def read(post: Post) -> list[Any]:
         return extract(post, pack)
 
-    return NegotiationProjection(read, name=PROJECTION, **options)
+    workers = default_workers() if extract_workers is None else extract_workers
+    pool = ExtractPool(pack, workers) if workers >= 2 else None
+    return NegotiationProjection(read, name=PROJECTION, pool=pool, **options)
 
 
 def make_runner(
@@ -130,7 +140,8 @@ def views_as_of(
     names = check_views(views)
     state = projection.initial_state()
     tables: dict[str, dict[str, Any]] = {name: {} for name in names}
-    for event in store.read(1, to_position=position, batch_size=BATCH_SIZE):
+    events = store.read(1, to_position=position, batch_size=BATCH_SIZE)
+    for event in projection.prefetch(events, expected=position):
         state, changes = projection.apply(state, event)
         for change in changes:  # rows, as the runner would have stored them
             if change.view in tables:

@@ -1,0 +1,132 @@
+"""Claims read ahead in worker processes give the same views as reading them in the fold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.audit.replay import digest, fold_views
+from monitor.claims import extract, load_pack
+from monitor.posts import Post
+from monitor.views import build_projection, make_runner, read_views
+from monitor.views.parallel import ExtractPool, default_workers
+from store import open_store
+from store.mapper import from_recorded
+from tests.views._seed import new_events, published, revised, seed_posts, withdrawn
+
+
+@pytest.fixture(scope="module")
+def pack():  # type: ignore[no-untyped-def]
+    return load_pack()
+
+
+def _log(shared_dir: Path) -> list:  # type: ignore[type-arg]
+    """The seed page three times over (three sources), with revisions and a withdrawal."""
+    events: list = []  # type: ignore[type-arg]
+    posts = seed_posts(shared_dir)
+    for source in ("a", "b", "c"):
+        for i, p in enumerate(posts):
+            events.append(published(p, source))
+            if i % 4 == 3:
+                later = Post(
+                    post_id=p.post_id,
+                    title=p.title,
+                    paragraphs=(*p.paragraphs, posts[(i * 7) % len(posts)].paragraphs[0]),
+                    published=p.published,
+                )
+                events.append(revised(later, p, source))
+            if i % 9 == 5:
+                events.append(withdrawn(p, source))
+    return events
+
+
+def _pooled(pack, name: str):  # type: ignore[no-untyped-def]
+    projection = build_projection(pack, extract_workers=0)
+    projection.name = name
+    projection.pool = ExtractPool(pack, 2, chunk=7, min_events=10)
+    return projection
+
+
+def test_parallel_and_serial_catch_up_give_identical_views_and_state(
+    sqlite_url: str, shared_dir: Path, pack
+):  # type: ignore[no-untyped-def]
+    serial = build_projection(pack, extract_workers=0)
+    serial.name = "serial"
+    parallel = _pooled(pack, "parallel")
+    try:
+        with open_store(sqlite_url) as store:
+            store.append(new_events(_log(shared_dir)))
+            assert make_runner(store, serial, batch_size=13).catch_up() == store.head().position
+            runner = make_runner(store, parallel, batch_size=13)
+            assert runner.catch_up() == store.head().position
+            assert parallel.pool is not None
+            assert parallel.pool.workers == 2
+            assert parallel.pool.worker_cpu_seconds() >= 0.0
+            a = read_views(store, projection="serial")
+            b = read_views(store, projection="parallel")
+            assert sum(len(v["rows"]) for v in a.values()) > 5
+            assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+            assert store.checkpoint("serial") == store.checkpoint("parallel")
+    finally:
+        assert parallel.pool is not None
+        parallel.pool.close()
+
+
+def test_parallel_replay_digest_equals_serial(sqlite_url: str, shared_dir: Path, pack):  # type: ignore[no-untyped-def]
+    parallel = _pooled(pack, "negotiation")
+    try:
+        with open_store(sqlite_url) as store:
+            store.append(new_events(_log(shared_dir)))
+            head = store.head().position
+            serial = digest(
+                fold_views(store, build_projection(pack, extract_workers=0), to_position=head)
+            )
+            assert digest(fold_views(store, parallel, to_position=head)) == serial
+    finally:
+        assert parallel.pool is not None
+        parallel.pool.close()
+
+
+def test_pool_reads_the_same_claims_as_extract(sqlite_url: str, shared_dir: Path, pack):  # type: ignore[no-untyped-def]
+    pool = ExtractPool(pack, 2, chunk=5, min_events=1)
+    try:
+        with open_store(sqlite_url) as store:
+            store.append(new_events(_log(shared_dir)))
+            seen = 0
+            for event in pool.prefetch(store.read(1)):
+                if event.event_type == "PostWithdrawn":
+                    assert pool.claims_for(event) is None
+                    continue
+                expected = extract(from_recorded(event).post, pack)
+                assert pool.claims_for(event) == expected
+                assert pool.claims_for(event) is None  # handed over once
+                seen += 1
+            assert seen > 60
+    finally:
+        pool.close()
+
+
+def test_a_short_read_stays_in_process(sqlite_url: str, shared_dir: Path, pack):  # type: ignore[no-untyped-def]
+    projection = build_projection(pack, extract_workers=2)
+    assert projection.pool is not None  # min_events is 1,000: the seed is far shorter
+    with open_store(sqlite_url) as store:
+        store.append(new_events(published(p) for p in seed_posts(shared_dir)))
+        assert make_runner(store, projection).catch_up() == 20
+    assert projection.pool._executor is None
+
+
+def test_workers_setting(monkeypatch: pytest.MonkeyPatch, pack):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PARLEY_EXTRACT_WORKERS", "0")
+    assert default_workers() == 0
+    assert build_projection(pack).pool is None
+    monkeypatch.setenv("PARLEY_EXTRACT_WORKERS", "1")
+    assert build_projection(pack).pool is None
+    monkeypatch.setenv("PARLEY_EXTRACT_WORKERS", "3")
+    projection = build_projection(pack)
+    assert projection.pool is not None
+    assert projection.pool.workers == 3
+    monkeypatch.setenv("PARLEY_EXTRACT_WORKERS", "lots")
+    with pytest.raises(ValueError, match="PARLEY_EXTRACT_WORKERS"):
+        default_workers()
