@@ -44,6 +44,7 @@ log = structlog.get_logger(__name__)
 DEFAULT_USER_AGENT = "Parley/0.1 (news monitor; +https://github.com/parley-news/parley)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _THROTTLED = frozenset({429, 503})
+_URL_CACHE = 65536  # parsed URLs kept (one per source page)
 
 
 class FetchError(SourceError):
@@ -188,7 +189,8 @@ class Fetcher:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         self._extensions = {"timeout": timeout.as_dict()}
-        self._headers: list[tuple[str, str]] = []
+        self._headers: httpx.Headers | None = None
+        self._urls: dict[str, httpx.URL] = {}
         self._headers_of: httpx.AsyncClient | None = None
 
     def _default_client(self) -> httpx.AsyncClient:
@@ -263,14 +265,22 @@ class Fetcher:
             current = target
             sent = Validators()  # validators belong to the first URL only
 
-    def _base_headers(self, client: httpx.AsyncClient) -> list[tuple[str, str]]:
+    def _base_headers(self, client: httpx.AsyncClient) -> httpx.Headers:
         """The client's default headers (Accept, Accept-Encoding, Connection) with our User-Agent."""
-        if self._headers_of is not client:
+        if self._headers is None or self._headers_of is not client:
             headers = httpx.Headers(client.headers)
             headers["User-Agent"] = self.limits.user_agent
-            self._headers = list(headers.items())
-            self._headers_of = client
+            self._headers, self._headers_of = headers, client
         return self._headers
+
+    def _url(self, url: str) -> httpx.URL:
+        """`url` parsed once: a source's URL is fetched again every poll (httpx.URL is immutable)."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= _URL_CACHE:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
 
     async def _get_once(self, url: str, sent: Validators, started: float) -> FetchResult | str:
         """A FetchResult, or the Location to follow. Raises FetchError."""
@@ -278,9 +288,12 @@ class Fetcher:
         assert client is not None
         headers = self._base_headers(client)
         if sent.etag or sent.last_modified:
-            headers = [*headers, *sent.request_headers().items()]
+            headers = httpx.Headers(headers)
+            headers.update(sent.request_headers())
         try:
-            request = httpx.Request("GET", url, headers=headers, extensions=self._extensions)
+            request = httpx.Request(
+                "GET", self._url(url), headers=headers, extensions=self._extensions
+            )
             # The request goes straight to the transport the client would pick for this URL (its
             # connection pool, or a proxy from the environment): the client's own layer (cookies,
             # auth, event hooks, its redirect loop and request log line) does nothing Parley uses
