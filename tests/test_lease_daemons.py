@@ -1,9 +1,10 @@
 """Three `parley run` processes on one PostgreSQL database, 200 simulated sources, one SIGKILLed.
 
 The daemons divide the sources between them by lease (a fair share each), one of them runs the
-views and the alert worker: the first started, which takes every lease before the two others
-start. That daemon is killed with SIGKILL while the page is still unfolding; the other two take
-over its sources, the views and the alert worker once its leases lapse. At the end every post is
+views and the alert worker: the first started, which takes their leases before the two others
+start. The daemon running the alert worker (that one, unless a renewal held up on a loaded
+machine moved the lease) is killed with SIGKILL while the page is still unfolding; the other two
+take over its sources, the views and the alert worker once its leases lapse. At the end every post is
 in the log exactly once, every alert the views raised reached the webhook receiver exactly once,
 and the hash chain verifies.
 
@@ -18,6 +19,7 @@ lapsed, and a bound of 10 x the ttl, to fail rather than hang.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import statistics
@@ -29,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -260,6 +263,21 @@ def lease_rows(pg_url: str) -> dict[str, Row]:
     return {name: Row(holder, acquired, expires) for name, holder, acquired, expires in rows}
 
 
+def polls_completed(runs: list[Run]) -> dict[str, list[float]]:
+    """When each source's polls that appended something ended (`source_polled`, logged once the
+    append is committed), from the daemons' JSON logs: epoch seconds."""
+    done: dict[str, list[float]] = {}
+    for run in runs:
+        for line in run.output().splitlines():
+            if '"source_polled"' not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                moment = datetime.fromisoformat(entry["timestamp"]).timestamp()
+                done.setdefault(entry["source"], []).append(moment)
+    return done
+
+
 def spread(runs: list[Run], pg_url: str, per_daemon: int) -> Callable[[], bool]:
     """True once each of `runs` holds its fair share of the sources, and no one else any."""
 
@@ -301,9 +319,7 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
             runs += [Run(config, tmp_path / f"run{i}.log") for i in range(1, DAEMONS)]
             wait_until(spread(runs, pg_url, 67), "the three daemons to share fairly", runs)
             phases["start"] = time.monotonic() - started
-            victim = runs[0]
             rows = lease_rows(pg_url)
-            assert {pid_of(rows[n].holder) for n in SINGLETONS} == {victim.proc.pid}
             before = Counter(pid_of(r.holder) for n, r in rows.items() if n.startswith("sources/"))
             clock.go()
 
@@ -327,13 +343,17 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
                 "the trail to catch up with the receiver",
                 runs,
             )
+            # The daemon running the alert worker: the first one, unless its lease moved (a
+            # renewal held up for 5/12 of the ttl on a loaded machine); then what it holds.
+            by_pid = {run.proc.pid: run for run in runs}
+            victim = by_pid[pid_of(lease_rows(pg_url)["alerts/delivery"].holder)]
             killed_at = time.time()
             victim.proc.send_signal(signal.SIGKILL)
             victim.proc.wait(timeout=30)
             phases["kill"] = time.monotonic() - started
             with hook.lock:
                 hook.shut = False
-            survivors = runs[1:]
+            survivors = [run for run in runs if run is not victim]
             # The dead daemon's leases as it left them: they lapse at `expires`, not before.
             dead = {  # (its membership row is nobody's to take over)
                 n: r
@@ -342,7 +362,7 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
             }
             doomed = sorted(n.removeprefix("sources/") for n in dead if n.startswith("sources/"))
             assert len(doomed) in (66, 67)
-            assert all(n in dead for n in SINGLETONS)
+            assert "alerts/delivery" in dead
             taken: dict[str, Row] = {}
 
             def taken_over() -> bool:
@@ -391,6 +411,8 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
     leased = {n: taken[n].acquired - killed_at for n in dead}
     polled = {s: requests.first_answer_after(s, killed_at) - killed_at for s in doomed}  # type: ignore[operator]
     sources = [leased[f"sources/{s}"] for s in doomed]
+    ended = polls_completed(survivors)
+    appended = [min(t for t in ended[s] if t > killed_at) - killed_at for s in doomed]
     alert_after = [t - killed_at for t in hook.posted_at if t > killed_at]
     print(
         f"\ntakeover after SIGKILL (lease_ttl {TTL:g} s, interval {INTERVAL:g} s, "
@@ -398,8 +420,13 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
         f"-{max(lapse.values()):.2f} s after the kill; sources leased by survivors: median "
         f"{statistics.median(sources):.2f} s, max {max(sources):.2f} s; first poll answered: "
         f"median {statistics.median(polled.values()):.2f} s, max {max(polled.values()):.2f} s; "
-        f"views leased {leased[SINGLETONS[0]]:.2f} s, alert worker leased "
-        f"{leased[SINGLETONS[1]]:.2f} s, its first send "
+        f"first poll completed (its posts appended): median {statistics.median(appended):.2f} s, "
+        f"max {max(appended):.2f} s; "
+        + ", ".join(
+            f"{n} leased {leased[n]:.2f} s" if n in leased else f"{n} not the dead daemon's"
+            for n in SINGLETONS
+        )
+        + ", the worker's first send "
         + (f"{alert_after[0]:.2f} s" if alert_after else "(none)")
         + f"; load average {os.getloadavg()[0]:.2f}; phases "
         + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
