@@ -180,6 +180,11 @@ def _state_of(state: Any) -> dict[str, Any]:
     }
 
 
+def _workers_cpu(projection: Any) -> float:
+    """CPU seconds used so far by the projection's extraction workers (0 without a pool)."""
+    return float(projection.pool.worker_cpu_seconds()) if projection.pool is not None else 0.0
+
+
 def _replay(store: Any, head: int, partial: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     from monitor.audit.replay import fold_state
     from monitor.audit.rows import RowStore
@@ -194,15 +199,21 @@ def _replay(store: Any, head: int, partial: dict[str, Any]) -> tuple[list[dict[s
         for fraction in STAGE_FRACTIONS:
             target = max(1, int(head * fraction))
             t, cpu = time.perf_counter(), time.process_time()
+            workers_cpu = _workers_cpu(projection)
             state = fold_state(
                 store, projection, to_position=target, from_state=(done, state), rows=rows
             )
-            seconds, cpu_s = time.perf_counter() - t, time.process_time() - cpu
+            seconds, main_s = time.perf_counter() - t, time.process_time() - cpu
+            extra = _workers_cpu(projection) - workers_cpu
+            cpu_s = main_s + extra
             stages.append(
                 {
                     "events": target,
                     "seconds": round(seconds, 1),
                     "cpu_seconds": round(cpu_s, 1),
+                    "main_cpu_seconds": round(main_s, 1),
+                    "worker_cpu_seconds": round(extra, 1),
+                    "workers": projection.pool.workers if projection.pool else 0,
                     "events_per_s": round((target - done) / seconds),
                     "events_per_cpu_s": round((target - done) / max(cpu_s, 1e-9)),
                     "rss_mb": _rss_mb(),
@@ -225,6 +236,8 @@ def _replay(store: Any, head: int, partial: dict[str, Any]) -> tuple[list[dict[s
             ahead = [max(1, int(head * f)) for f in STAGE_FRACTIONS if int(head * f) > target]
             if ahead and (ahead[0] - target) / max(rate, 1) > left:
                 return stages, False  # the next stage would end past the budget at this rate
+    if projection.pool is not None:
+        projection.pool.close()
     return stages, True
 
 
@@ -257,7 +270,7 @@ def run() -> dict[str, Any]:
             print(f"  floor: {floor}", flush=True)
             partial = {"events": head, "event_types": counts, "floor": floor}
             stages, complete = _replay(store, head, partial)
-            floor_after = _floor(store)
+            floor_after = _floor(store) if os.environ.get("PARLEY_BENCH_FLOOR_AFTER") else {}
             print(f"  floor after: {floor_after}", flush=True)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {
