@@ -102,7 +102,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         return None
     pair = main_pair(mentions, pack)
     sentences = tuple(
-        split_sentences(text, pack.markers.clause_break, pack.markers.clause_break_lowered)
+        split_sentences(text, pack.markers.clause_break, pack.markers.clause_break_index)
     )
     resolved = tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences]))
     return Context(
