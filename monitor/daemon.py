@@ -20,7 +20,11 @@ have ended, every lease is released. Without a keeper (tests, tools) it polls ev
 
 Health (last success, last error, next poll, posts seen) is written to the store's meta table
 after every poll, so `parley sources` can read it from another process; HTTP validators (ETag,
-Last-Modified) are kept there too, so a restart still polls conditionally.
+Last-Modified) are kept there too (when they changed), so a restart still polls conditionally.
+These writes are off the polls' path: a poll hands its source's health to one writer task, which
+saves one source at a time on the store thread, the newest health of each (a source polled twice
+meanwhile is written once), so appends never queue behind a burst of health writes (a takeover
+polls a third of the sources at once); `stop()` saves what is left.
 """
 
 from __future__ import annotations
@@ -192,6 +196,9 @@ class Daemon:
         self._paces: dict[str, Pace] = {}
         self._health: dict[str, SourceHealth] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsaved: dict[str, tuple[SourceHealth, str, Validators]] = {}  # by source
+        self._saved_validators: dict[str, Validators] = {}  # by URL, as the meta table has them
+        self._saving: asyncio.Task[None] | None = None
         self.polls = 0  # completed polls, for the demo and tests
 
     async def start(self) -> None:
@@ -210,9 +217,9 @@ class Daemon:
         urls = {s.url for s in self._sources.values()}
         for url, v in validators.items():
             if url in urls and isinstance(v, dict):
-                self._fetcher.validators.put(
-                    url, Validators(etag=v.get("etag"), last_modified=v.get("last_modified"))
-                )
+                kept = Validators(etag=v.get("etag"), last_modified=v.get("last_modified"))
+                self._fetcher.validators.put(url, kept)
+                self._saved_validators[url] = kept
         self._scheduler = self._scheduler_factory()
         for s in self._sources.values():
             old = (
@@ -326,19 +333,33 @@ class Daemon:
         else:
             h = replace(h, last_error=outcome.error, last_error_at=_iso(outcome.at))
         self._health[name] = h
-        validators = self._fetcher.validators.get(source.url)
-        try:
-            await self._poller.in_store(partial(self._persist, h, source.url, validators))
-        except StoreError as exc:  # health is best effort: the next poll writes it again
-            log.warning("health_not_saved", source=name, reason=str(exc))
+        self._unsaved[name] = (h, source.url, self._fetcher.validators.get(source.url))
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.create_task(self._save_unsaved(), name="parley-health")
         self.polls += 1
         return outcome
 
+    async def _save_unsaved(self) -> None:
+        """Save the sources' health (and changed validators) one source at a time, the longest
+        waiting first, until none is left; a poll's append submitted meanwhile waits for one
+        source's writes at most."""
+        while self._unsaved:
+            name = next(iter(self._unsaved))
+            health, url, validators = self._unsaved.pop(name)
+            try:
+                await self._poller.in_store(partial(self._persist, health, url, validators))
+            except StoreError as exc:  # health is best effort: the next poll writes it again
+                log.warning("health_not_saved", source=name, reason=str(exc))
+
     def _persist(self, health: SourceHealth, url: str, validators: Validators) -> None:
         self._store.put_meta(HEALTH, health.source, health.to_json())
-        self._store.put_meta(
-            VALIDATORS, url, {"etag": validators.etag, "last_modified": validators.last_modified}
-        )
+        if self._saved_validators.get(url) != validators:
+            self._store.put_meta(
+                VALIDATORS,
+                url,
+                {"etag": validators.etag, "last_modified": validators.last_modified},
+            )
+            self._saved_validators[url] = validators
 
     def _reschedule(self, source: SourceConfig, before: Pace, pace: Pace) -> datetime | None:
         scheduler = self._scheduler
@@ -379,6 +400,8 @@ class Daemon:
             async with asyncio.timeout(timeout):
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 await self._poller.drain()
+                if self._saving is not None:  # the health of the last polls
+                    await self._saving
         except TimeoutError:
             log.warning("daemon_stop_timeout", seconds=timeout)
         if scheduler is not None and scheduler.running:
