@@ -9,6 +9,8 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from monitor.claims.keywords import WordStartGate, padded_form
+
 _UNITS = {
     "zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
@@ -124,8 +126,43 @@ def parse_number(text: str) -> int | None:
 _AGE_BEFORE = re.compile(r"(?:aged|age|under|than|below|over the age of)\s*$")
 
 
+# Gates (see keywords.WordStartGate): every match of these regexes starts at a word start with
+# one of a few literal stems, so a stretch whose word form holds none of them has no match and
+# the regex (50-100 ns a character with IGNORECASE) need not run. A count always holds a number
+# at a word start (after "more than " or where the match starts), in digits or in words.
+_COUNT_GATE = WordStartGate(
+    rf"(?:[0-9]|{_NUMWORD}|a (?:hundred|thousand)|dozens|hundreds|thousands|scores)"
+)
+_GATES = {
+    regex: WordStartGate(regex.pattern)
+    for regex in (
+        _SCOPE_FULL,
+        _SCOPE_PARTIAL,
+        _UNCONDITIONAL,
+        _LIFT,
+        _UNDER,
+        _AGE_RANGE,
+        *(regex for _, regex in _CATEGORIES),
+    )
+}
+
+
+def _plain_form(text: str) -> str | None:
+    padded, plain = padded_form(text)
+    return padded if plain else None
+
+
+def _search(regex: re.Pattern[str], text: str, form: str | None) -> re.Match[str] | None:
+    """`regex.search(text)`, skipped when its gate shows it cannot match."""
+    if not _GATES[regex].may_match(form, 0, len(text)):
+        return None
+    return regex.search(text)
+
+
 def find_count(text: str) -> int | str | None:
     """The first count of things in `text`, not a duration, age, percentage or year."""
+    if not _COUNT_GATE.may_match(_plain_form(text), 0, len(text)):
+        return None
     for m in _COUNT.finditer(text):
         if m.group(3):
             return _VAGUE[m.group(3).lower()]
@@ -170,9 +207,12 @@ def find_duration(text: str) -> str | None:
 
 def find_categories(text: str) -> list[str]:
     """Categories of people named: wounded, sick, under 25, aged 18-25, women, civilians..."""
-    found = [name for name, regex in _CATEGORIES if regex.search(text)]
-    found += [f"under {m.group(1)}" for m in _UNDER.finditer(text)]
-    found += [f"aged {m.group(1)}-{m.group(2)}" for m in _AGE_RANGE.finditer(text)]
+    form = _plain_form(text)
+    found = [name for name, regex in _CATEGORIES if _search(regex, text, form)]
+    if _GATES[_UNDER].may_match(form, 0, len(text)):
+        found += [f"under {m.group(1)}" for m in _UNDER.finditer(text)]
+    if _GATES[_AGE_RANGE].may_match(form, 0, len(text)):
+        found += [f"aged {m.group(1)}-{m.group(2)}" for m in _AGE_RANGE.finditer(text)]
     return list(dict.fromkeys(found))
 
 
@@ -241,11 +281,12 @@ def attrs_for(topic: str, text: str, published: datetime | None) -> dict[str, An
         duration = find_duration(text)
         if duration:
             attrs["duration"] = duration
-        if _SCOPE_PARTIAL.search(text):
+        form = _plain_form(text)
+        if _search(_SCOPE_PARTIAL, text, form):
             attrs["scope"] = "partial"
-        elif _SCOPE_FULL.search(text):
+        elif _search(_SCOPE_FULL, text, form):
             attrs["scope"] = "full"
-        if _UNCONDITIONAL.search(text):
+        if _search(_UNCONDITIONAL, text, form):
             attrs["unconditional"] = True
     elif topic in ("prisoner_exchange", "bodies_return", "children_return", "humanitarian_aid"):
         count = find_count(_DURATION.sub(" ", text) if _may_hold_duration(text) else text)
@@ -256,6 +297,6 @@ def attrs_for(topic: str, text: str, published: datetime | None) -> dict[str, An
             if categories:
                 attrs["categories"] = categories
     elif topic == "sanctions":
-        attrs["direction"] = "lift" if _LIFT.search(text) else "impose"
+        attrs["direction"] = "lift" if _search(_LIFT, text, _plain_form(text)) else "impose"
     attrs.update(find_deadline(text, published))
     return attrs

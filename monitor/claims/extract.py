@@ -19,6 +19,7 @@ from typing import Any
 
 from monitor.claims import attrs as attributes
 from monitor.claims.holders import firm_future, holder_of, is_complement, parties_of
+from monitor.claims.keywords import padded_form
 from monitor.claims.mentions import Mention, main_pair, raw_mentions, resolve
 from monitor.claims.model import Claim, ClaimKind
 from monitor.claims.pack import RulesPack
@@ -69,7 +70,8 @@ def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
 def build_context(post: Post, pack: RulesPack) -> Context | None:
     """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
-    alias_hits, cue_hits, topic_hits = pack.index.scan(text)
+    padded, plain = padded_form(text)
+    alias_hits, cue_hits, topic_hits = pack.index.scan_form(text, padded)
     if not cue_hits or (
         not topic_hits and "meet" not in text.lower()
     ):  # a claim needs a cue and a topic
@@ -117,6 +119,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         cue_starts=tuple(c.start for c in cues),
         topic_starts=tuple(t.start for t in topics),
         sentence_starts=tuple(s.start for s in sentences),
+        form=padded if plain else None,
     )
 
 

@@ -9,6 +9,7 @@ and line. Everything is compiled here, so `extract()` does no set-up work.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from monitor.claims import pack_files
-from monitor.claims.keywords import KeywordIndex, literal_stems, word_form
+from monitor.claims.keywords import KeywordIndex, WordStartGate, literal_stems, word_form
 from monitor.claims.pack_files import ActorEntry, CueRule, RawRules
 from monitor.claims.segment import BreakIndex
 from monitor.errors import ConfigError
@@ -53,6 +54,8 @@ class Markers:
     clause_break_index: BreakIndex | None  # the same breaks in an automaton (all ASCII literals)
     determiners: frozenset[str]
     container: re.Pattern[str]
+    # For the markers searched in stretches of a post (each starts every match at a word start)
+    gates: Mapping[str, WordStartGate] = field(default_factory=dict, compare=False, repr=False)
     # Pure functions of a word (or two) and these markers, remembered (bounded: mentions.py)
     word_cache: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     pair_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
@@ -138,7 +141,18 @@ def _compile_actors(
     return actors, info, exact
 
 
+# The markers whose gate pays on the benchmark's posts (it lets through 12% of the conditional's
+# searches, 64% of the hedge's, 41% of irrealis', 25% of the container's; the speech verbs' 94%)
+_GATED = ("conditional", "hedge", "irrealis", "container")
+
+
 def _compile_markers(m: Mapping[str, list[str]]) -> Markers:
+    markers = _markers(m)
+    gates = {name: WordStartGate(getattr(markers, name).pattern) for name in _GATED}
+    return dataclasses.replace(markers, gates=gates)
+
+
+def _markers(m: Mapping[str, list[str]]) -> Markers:
     preps = _alternation([*m["prepositions"], *m["object_verbs"]])
     return Markers(
         negation=_words(m["negation"]),

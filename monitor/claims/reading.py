@@ -89,6 +89,7 @@ class Context:
     conditions: dict[int, int] = field(
         default_factory=dict
     )  # sentence start -> first condition (-1: none)
+    form: str | None = None  # the padded word form when plain (`keywords.padded_form`), else None
     window_ends: dict[tuple[int, int, int, int], int] = field(
         default_factory=dict
     )  # (cue start, id of its rule, clause) -> where its object ends (topics and counterpart ask)
@@ -143,16 +144,30 @@ def is_hypothetical(
     cue in its clause ("hopes they will agree")."""
     condition = ctx.conditions.get(sentence.start)
     if condition is None:  # searched once per sentence, however many cues it holds
-        found = ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end)
+        found = (
+            ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end)
+            if ctx.pack.markers.gates["conditional"].may_match(
+                ctx.form, sentence.start, sentence.end
+            )
+            else None
+        )
         condition = ctx.conditions[sentence.start] = -1 if found is None else found.start()
     if condition >= 0 and (condition < cue.start or kind in ("agreement", "fulfilment")):
         return True
-    return ctx.pack.markers.hedge.search(ctx.text, clause[0], cue.start) is not None
+    markers = ctx.pack.markers
+    return (
+        markers.gates["hedge"].may_match(ctx.form, clause[0], cue.start)
+        and markers.hedge.search(ctx.text, clause[0], cue.start) is not None
+    )
 
 
 def is_irrealis(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     """A wish or aim before an agreement or fulfilment ("under pressure to reach a deal")."""
-    return ctx.pack.markers.irrealis.search(ctx.text, clause[0], cue.start) is not None
+    markers = ctx.pack.markers
+    return (
+        markers.gates["irrealis"].may_match(ctx.form, clause[0], cue.start)
+        and markers.irrealis.search(ctx.text, clause[0], cue.start) is not None
+    )
 
 
 def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:

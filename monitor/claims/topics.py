@@ -53,7 +53,12 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
         if allowed is None or t.topic in allowed
     ]  # fmt: skip
     if cue.rule.kind == "fulfilment" and after:
-        blocker = ctx.pack.markers.container.search(ctx.text, cue.end, after[0].start)
+        markers = ctx.pack.markers
+        blocker = (
+            markers.container.search(ctx.text, cue.end, after[0].start)
+            if markers.gates["container"].may_match(ctx.form, cue.end, after[0].start)
+            else None
+        )
         if blocker is not None:
             after = [t for t in after if t.start < blocker.start()]
     first = _first_topic(ctx, after)
