@@ -157,7 +157,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "¹" and "٣" are digits to str.isdigit, not to float()
         return float(value)
     try:
         when = parsedate_to_datetime(value)
