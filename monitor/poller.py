@@ -29,7 +29,7 @@ from monitor.config import SourceConfig
 from monitor.errors import MonitorError
 from monitor.events import PostPublished, PostRevised, PostWithdrawn
 from monitor.fetch import Fetcher, FetchError, Validators
-from monitor.parse_pool import ParsePool
+from monitor.parse_pool import PageParser, ParsePool
 from monitor.sources.base import ParsedPage, SourceKind
 from monitor.tracker import (
     POST_EVENT_TYPES,
@@ -139,6 +139,7 @@ class Poller:
         # same as last time (a server without validators, or one that changes its ETag for
         # nothing) reuses the page instead of parsing it again; parsing is a pure function.
         self._parsed: dict[str, tuple[tuple[str, str, str | None, str], ParsedPage]] = {}
+        self._reader = PageParser()  # parses in this process reuse each page's unchanged bodies
 
     async def in_store(self, fn: Callable[[], T]) -> T:
         """Run a store call on the store executor; a cancelled caller still lets it finish."""
@@ -282,7 +283,7 @@ class Poller:
         if cached is not None and cached[0] == key:
             return cached[1]
         if self._parse_pool is None:
-            page = kind.parse(body, url=url, content_type=ctype, settings=source.settings)
+            page = self._reader.parse(kind, body, url, ctype, source.settings)
         elif isinstance(self._parse_pool, ParsePool):
             page = await self._parse_pool.parse(kind.kind, body, url, ctype, dict(source.settings))
         else:  # any concurrent.futures executor

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email.message import Message
 from html import unescape
 
@@ -161,13 +164,50 @@ def _fragment_root(html: str) -> Node | None:
     return root
 
 
-def html_to_parts(html: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+Parts = tuple[tuple[str, ...], tuple[str, ...]]
+
+# While a page is parsed under `reusing()`: (the bodies read on the previous parse of the same
+# page and their parts, the bodies read now). None otherwise: every body is read.
+_REUSE: ContextVar[tuple[Mapping[str, Parts], dict[str, Parts]] | None] = ContextVar(
+    "parley_text_reuse", default=None
+)
+
+
+@contextmanager
+def reusing(previous: Mapping[str, Parts]) -> Iterator[dict[str, Parts]]:
+    """Within the block, `html_to_parts` of a body found in `previous` (exactly the same string)
+    returns its parts from there instead of reading it again; yields the bodies read in the block
+    with their parts, the `previous` of the next parse of the same page.
+
+    `html_to_parts` is a pure function of its string, so a reused result is the result.
+    """
+    seen: dict[str, Parts] = {}
+    token = _REUSE.set((previous, seen))
+    try:
+        yield seen
+    finally:
+        _REUSE.reset(token)
+
+
+def html_to_parts(html: str) -> Parts:
     """Split an HTML fragment into (paragraphs, captions).
 
     Block elements (p, li, headings, blockquote) are one paragraph each; `<figcaption>` text is a
     caption. Text outside any block is split on blank lines and `<br><br>`. Images' alt text is
     ignored (it describes the picture; it is not part of the report).
     """
+    reuse = _REUSE.get()
+    if reuse is None:
+        return _read_parts(html)
+    previous, seen = reuse
+    parts = previous.get(html)
+    if parts is None:
+        parts = _read_parts(html)
+    seen[html] = parts
+    return parts
+
+
+def _read_parts(html: str) -> Parts:
     if _PLAIN_PARAGRAPHS.fullmatch(html):
         return plain_paragraphs(html), ()
     return parsed_parts(html)

@@ -30,23 +30,55 @@ class _ExitOnLoad:
         return (os._exit, (3,))
 
 
+def _zombie(pid: int) -> bool:
+    """True once `pid` has exited (a zombie until its parent reaps it)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
 def test_pages_parsed_in_workers_equal_the_in_process_parse() -> None:
     """Many pages at once through two workers: each equals the in-process parse; two processes."""
-    expected = get_kind("feed").parse(RSS, url=URL, content_type=None, settings={})
+    urls = [f"{URL}?n={n}" for n in range(40)]
+    expected = [get_kind("feed").parse(RSS, url=u, content_type=None, settings={}) for u in urls]
 
     async def main() -> None:
         pool = ParsePool(2)
         try:
-            pages = await asyncio.gather(
-                *(pool.parse("feed", RSS, URL, None, {}) for _ in range(40))
-            )
-            assert all(page == expected for page in pages)
+            for _ in range(2):  # the second time with each page's previous parse at hand
+                pages = await asyncio.gather(*(pool.parse("feed", RSS, u, None, {}) for u in urls))
+                assert pages == expected
             assert len(pool.pids()) == 2
             assert os.getpid() not in pool.pids()
         finally:
             pool.shutdown()
 
     asyncio.run(main())
+
+
+def test_a_page_parsed_again_reads_only_its_new_and_changed_bodies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PageParser: the unchanged bodies of a page come from its previous parse, per page URL;
+    the result equals a parse from nothing."""
+    from monitor.parse_pool import PageParser
+    from monitor.sources import _text
+
+    read: list[str] = []
+    real = _text._read_parts
+    monkeypatch.setattr(_text, "_read_parts", lambda html: read.append(html) or real(html))
+    kind = get_kind("feed")
+    changed = RSS.replace(b"&lt;p&gt;Two.&lt;/p&gt;", b"&lt;p&gt;Two, revised.&lt;/p&gt;")
+    expected = [kind.parse(b, url=URL, content_type=None, settings={}) for b in (RSS, changed)]
+    read.clear()
+    parser = PageParser()
+    assert parser.parse(kind, RSS, URL, None, {}) == expected[0]
+    assert len(read) == 2
+    read.clear()
+    assert parser.parse(kind, changed, URL, None, {}) == expected[1]
+    assert read == ["<p>Two, revised.</p>"]  # "<p>One.</p>" came from the first parse
+    read.clear()
+    parser.parse(kind, changed, URL + "?other", None, {})  # another page: nothing shared
+    assert len(read) == 2
 
 
 def test_a_parser_error_comes_back_as_itself_and_the_worker_stays() -> None:
@@ -83,7 +115,7 @@ def test_a_worker_that_dies_fails_only_its_page_and_is_replaced() -> None:
             assert second != first
             os.kill(second, signal.SIGKILL)
             for _ in range(100):  # until the kernel has it as a zombie
-                if not pool._all[0].process.is_alive():
+                if not os.path.exists(f"/proc/{second}") or _zombie(second):
                     break
                 await asyncio.sleep(0.05)
             page = await pool.parse("feed", RSS, URL, None, {})
@@ -99,7 +131,7 @@ def test_shutdown_ends_the_workers_and_refuses_new_pages() -> None:
     async def main() -> list[Any]:
         pool = ParsePool(2)
         await asyncio.gather(*(pool.parse("feed", RSS, URL, None, {}) for _ in range(4)))
-        processes = [w.process for w in pool._all]
+        processes = [w.process for w in pool._slots if w is not None]
         pool.shutdown()
         with pytest.raises(ParseWorkerError, match="shut down"):
             await pool.parse("feed", RSS, URL, None, {})
