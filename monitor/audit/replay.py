@@ -59,6 +59,8 @@ def fold_state(
     `from_state=(position, state)` continues an earlier fold instead (the state is updated in
     place). With `rows`, every row change goes there (flushed to its file every `flush_every`
     events): the views themselves, which the state alone does not hold. Writes nothing else.
+    The rows are rendered every `flush_every // 5` events (`apply_deferred`), so only each
+    row's last change in that span reaches `rows`: the same rows as folding event by event.
     Raises what reading the log and the projection raise.
     """
     start, state = from_state if from_state is not None else (0, projection.initial_state())
@@ -66,19 +68,25 @@ def fold_state(
     done = 0
     if progress is not None:
         progress(0, total)
-    apply = projection.apply
+    # Rows are rendered a few times per flush (`render_every`), not after every event: a row
+    # touched by many events in between is rendered once, and its last change is what is kept.
+    apply = projection.apply_deferred
+    render_every = max(1, flush_every // 5)
     events = store.read(start + 1, to_position=to_position, batch_size=BATCH_SIZE)
     for event in projection.prefetch(events, expected=total):
-        state, changes = apply(state, event)
+        state = apply(state, event)
         done += 1
         if rows is not None:
-            if changes:
-                rows.apply(changes)
-            if done % flush_every == 0:
+            flush = done % flush_every == 0
+            if flush or done % render_every == 0:
+                rows.apply(projection.flush_changes(state))
+            if flush:
                 rows.flush()
         if progress is not None and done % every == 0:
             progress(done, total)
+    changes = projection.flush_changes(state)
     if rows is not None:
+        rows.apply(changes)
         rows.flush()
     if progress is not None:
         progress(done, total)

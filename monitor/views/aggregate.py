@@ -55,25 +55,24 @@ def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:
     elif firm == READY:
         agg["ready"] += 1
     add_statement(agg["said"], m.get("said") or statement(m["quote"]))
-    stamp = [m["t"], m["pos"], m["quote"], m["actor"]]
-    if agg["first"] is None or stamp < agg["first"]:
+    t, pos = m["t"], m["pos"]
+    stamp = [t, pos, m["quote"], m["actor"]]
+    first = agg["first"]
+    if first is None or stamp < first:
         agg["first"] = stamp
-    if agg["last"] is None or stamp > agg["last"]:
+    last = agg["last"]
+    if last is None or stamp > last:
         agg["last"] = stamp
-    if with_attrs:
+    if with_attrs and m["attrs"]:
         attrs = agg["attrs"]
         for key, value in m["attrs"].items():
-            cand = [m["t"], m["pos"], value]
             cur = attrs.get(key)
             if (
                 cur is None
-                or (cand[0], cand[1]) > (cur[0], cur[1])
-                or (
-                    (cand[0], cand[1]) == (cur[0], cur[1])
-                    and _value_key(value) > _value_key(cur[2])
-                )
+                or (t, pos) > (cur[0], cur[1])
+                or ((t, pos) == (cur[0], cur[1]) and _value_key(value) > _value_key(cur[2]))
             ):
-                attrs[key] = cand
+                attrs[key] = [t, pos, value]
     add_recent(agg, m)
 
 
@@ -81,10 +80,16 @@ def add_recent(agg: Agg, m: Mention) -> None:
     """Keep the mention's event position and post among the row's newest `PROVENANCE_CAP`."""
     entry = [m["pos"], m["source"], m["post_id"]]
     recent = agg["recent"]
-    if entry not in recent:
+    if not recent or entry > recent[-1]:  # the usual case: newer than every one kept
+        recent.append(entry)
+    elif len(recent) >= PROVENANCE_CAP and entry <= recent[0]:
+        return  # older than every one kept (or the oldest itself): it would not stay
+    elif entry not in recent:
         bisect.insort(recent, entry)
-        if len(recent) > PROVENANCE_CAP:
-            del recent[0]
+    else:
+        return
+    if len(recent) > PROVENANCE_CAP:
+        del recent[0]
 
 
 def new_bucket(empty: EmptyFn) -> Bucket:

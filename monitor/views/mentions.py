@@ -28,6 +28,7 @@ def post_key(source: str, post_id: str) -> str:
     return f"{source}\t{post_id}"
 
 
+@lru_cache(maxsize=4096)
 def is_concrete_topic(topic: str) -> bool:
     """True for a topic an analyst can act on; "*" and other placeholders make no row."""
     return topic.strip().lower() not in _NOT_A_TOPIC
@@ -99,16 +100,28 @@ def group_claims(
     claims = list(claims)
     levels = list(firm) if firm is not None else [ACT] * len(claims)
     out: dict[str, dict[Any, Mention]] = {group: {} for group in keys_of}
-    for claim, level in sorted(zip(claims, levels, strict=True), key=lambda c: claim_order(c[0])):
-        for group, key_fn in keys_of.items():
-            found = out[group]
+    pairs: Iterable[tuple[Claim, int]] = zip(claims, levels, strict=True)
+    if len(claims) > 1:
+        pairs = iter(sorted(pairs, key=lambda c: claim_order(c[0])))
+    groups = list(keys_of.items())
+    for claim, level in pairs:
+        made: Mention | None = None  # the claim's mention, made once and copied for other keys
+        for group, key_fn in groups:
             for key in key_fn(claim):
-                mention = new_mention(claim, t=t, pos=pos, source=source, firm=level)
+                if made is None:
+                    mention = made = new_mention(claim, t=t, pos=pos, source=source, firm=level)
+                else:  # a fresh copy: mentions are merged into (attrs, parties) in place
+                    mention = {**made, "attrs": dict(made["attrs"]), "parties": [*made["parties"]]}
+                found = out[group]
                 if key in found:
                     merge_into(found[key], mention)
                 else:
                     found[key] = mention
-    return {group: sorted(found.items(), key=lambda item: item[0]) for group, found in out.items()}
+    # keys are distinct within a group, so sorting the items sorts by key alone
+    return {
+        group: sorted(found.items()) if len(found) > 1 else list(found.items())
+        for group, found in out.items()
+    }
 
 
 def numeric_total(value: Any) -> float | None:

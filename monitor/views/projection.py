@@ -99,6 +99,8 @@ class NegotiationProjection:
         self._stance = frozenset(stance_rules)
         self._readiness = frozenset(readiness_rules)
         self.pool = pool
+        self._deferred: _Touched | None = None  # rows touched by apply_deferred, not yet rendered
+        self._early: list[RowChange] = []  # their changes rendered before a row left the state
         self.options = {
             "revision_window": revision_window,
             "agree_window_days": agree_window_days,
@@ -124,6 +126,7 @@ class NegotiationProjection:
 
     def initial_state(self) -> ViewState:
         """The state before any event."""
+        self._deferred, self._early = None, []
         return ViewState.empty(self.options)
 
     def apply(self, state: ViewState, event: RecordedEvent) -> tuple[ViewState, list[RowChange]]:
@@ -135,6 +138,28 @@ class NegotiationProjection:
         handler(state, event, touched)
         return state, self._flush(state, touched)
 
+    def apply_deferred(self, state: ViewState, event: RecordedEvent) -> ViewState:
+        """Fold one event without rendering its rows; `flush_changes` renders them, once per row.
+
+        For a caller that keeps only the last change of each row (the runner's batch without an
+        alerts hook, a replay): a row touched by a thousand events of a batch is rendered once.
+        The rows after `flush_changes` are those `apply` would have left, event by event.
+        """
+        handler = self._handlers.get(event.event_type)
+        if handler is not None:
+            if self._deferred is None:
+                self._deferred = _Touched()
+            handler(state, event, self._deferred)
+        return state
+
+    def flush_changes(self, state: ViewState) -> list[RowChange]:
+        """The rows changed since the last flush (by `apply_deferred`), each once, as it is now."""
+        early, self._early = self._early, []
+        touched, self._deferred = self._deferred, None
+        if touched is None:
+            return early
+        return early + self._flush(state, touched)
+
     def dump_state(self, state: ViewState) -> JSONValue:
         """The state as JSON data for the checkpoint."""
         return state.dump()
@@ -144,6 +169,7 @@ class NegotiationProjection:
 
         Raises `ViewError` when the data was saved by an incompatible version.
         """
+        self._deferred, self._early = None, []
         if data is None:
             return self.initial_state()
         if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -371,6 +397,13 @@ class NegotiationProjection:
             if table[key]["live"] or agg["last"] is None:
                 continue
             if newest - agg["last"][0] > self._fulfil:
+                pending = self._deferred
+                if pending is not None and (exchanges.VIEW, key) in pending.rows:
+                    # touched in this deferred batch: its last change before it leaves the state
+                    pending.rows.discard((exchanges.VIEW, key))
+                    row = self.render(state, exchanges.VIEW, key)
+                    if row != state.emitted.get((exchanges.VIEW, key)):
+                        self._early.append(RowChange(view=exchanges.VIEW, key=key, row=row))
                 state.exchange_index.remove(
                     key.split("|", maxsplit=1)[0], tuple(agg["parties"]), key
                 )
