@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -69,8 +70,24 @@ def default_workers() -> int:
 _WORKER: dict[str, RulesPack] = {}  # the pack a worker process reads with
 
 
-def _start_worker(pack_bytes: bytes) -> None:
+def _start_worker(pack_bytes: bytes, parent: int) -> None:
     _WORKER["pack"] = pickle.loads(pack_bytes)  # noqa: S301 - our own pack, from our parent
+    threading.Thread(
+        target=_watch, args=(parent,), name="parley-extract-watch", daemon=True
+    ).start()
+
+
+def _watch(parent: int) -> None:
+    """Exit when the process that started us is gone (killed, so it could not stop us): an
+    orphaned worker would otherwise wait on its queue forever."""
+    while True:
+        time.sleep(2.0)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            continue
 
 
 def _read_chunk(posts: list[dict[str, Any]]) -> list[list[ClaimRow]]:
@@ -203,7 +220,7 @@ class ExtractPool:
                     max_workers=self.workers,
                     mp_context=context,
                     initializer=_start_worker,
-                    initargs=(pickle.dumps(self.pack),),
+                    initargs=(pickle.dumps(self.pack), os.getpid()),
                 )
                 atexit.register(self.close)
             return self._executor
