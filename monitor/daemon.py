@@ -14,8 +14,10 @@ runs only while this daemon holds the source's lease, paused otherwise. A thread
 (`ShareKeeper.run`, so renewals never queue behind polls and appends) does a round every
 `ttl / 4` seconds, and one the moment another daemon's leases lapse: it renews the leases held,
 in one statement, and takes or gives up sources towards the fair share; a source gained is
-polled at once (its job's next run set to now, no jitter), so a dead daemon's sources are polled
-again within `ttl` of its death (`store.lease_keeper`, "Timing"). On stop, once the polls in flight
+polled at once (its job's next run set to now, no jitter), and the daemon's other sources' polls
+that come due meanwhile wait until every source gained has been polled once (at most a third of
+the ttl, or half their interval), so a dead daemon's overdue sources get the connections and the
+CPU first and are polled again within `ttl` of its death (`store.lease_keeper`, "Timing"). On stop, once the polls in flight
 have ended, every lease is released. Without a keeper (tests, tools) it polls every source.
 
 Health (last success, last error, next poll, posts seen) is written to the store's meta table
@@ -30,6 +32,7 @@ polls a third of the sources at once); `stop()` saves what is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
@@ -199,6 +202,9 @@ class Daemon:
         self._unsaved: dict[str, tuple[SourceHealth, str, Validators]] = {}  # by source
         self._saved_validators: dict[str, Validators] = {}  # by URL, as the meta table has them
         self._saving: asyncio.Task[None] | None = None
+        self._taking_over: set[str] = set()  # sources gained and not yet polled since
+        self._taken_over = asyncio.Event()  # set while `_taking_over` is empty
+        self._taken_over.set()
         self.polls = 0  # completed polls, for the demo and tests
 
     async def start(self) -> None:
@@ -280,20 +286,43 @@ class Daemon:
             scheduler.pause_job(name)
         for name in sorted(result.gained):  # at once: the takeover's time budget is ttl / 3
             scheduler.modify_job(name, next_run_time=now)
+        self._taking_over = (self._taking_over | result.gained) - result.lost
+        self._took_over(*result.lost)
+
+    def _took_over(self, *names: str) -> None:
+        """`names` were polled once since they were gained (or are gone): when no gained source
+        is left unpolled, the polls held back for the takeover go on."""
+        self._taking_over.difference_update(names)
+        if self._taking_over:
+            self._taken_over.clear()
+        else:
+            self._taken_over.set()
+
+    async def _after_takeover(self, name: str) -> None:
+        """Hold this source's regular poll back while sources just gained wait for their first
+        poll (a dead daemon's, overdue), so they get the connections and the CPU first; never
+        longer than a third of the ttl or half the source's interval."""
+        if self._keeper is None or name in self._taking_over or self._taken_over.is_set():
+            return
+        limit = min(self._keeper.ttl / 3, self._sources[name].schedule.interval / 2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._taken_over.wait(), limit)
 
     async def _run(self, name: str) -> None:
-        if self._keeper is not None and not self._keeper.holds(name):
-            return  # the lease lapsed or is about to: the next lease round decides
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        with self._polling_lock:
-            self._polling.add(name)
         try:
+            await self._after_takeover(name)
+            if self._keeper is not None and not self._keeper.holds(name):
+                return  # the lease lapsed or is about to: the next lease round decides
+            with self._polling_lock:
+                self._polling.add(name)
             await self.poll_once(name)
         except asyncio.CancelledError:
             return  # stopping: the poller lets a started append finish
         finally:
+            self._took_over(name)
             with self._polling_lock:
                 self._polling.discard(name)
             if task is not None:

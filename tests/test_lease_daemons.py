@@ -226,8 +226,11 @@ class Run:
             self.proc.wait()
 
 
-def wait_until(condition: Callable[[], bool], what: str, runs: list[Run]) -> None:
-    """Wait for `condition` (every 0.2 s) up to DEADLINE; fail naming `what` otherwise."""
+def wait_until(
+    condition: Callable[[], bool], what: str, runs: list[Run], state: Callable[[], str] = str
+) -> None:
+    """Wait for `condition` (every 0.2 s) up to DEADLINE; fail naming `what` (and `state()`,
+    and the daemons' last warnings and errors) otherwise."""
     deadline = time.monotonic() + DEADLINE
     while not condition():
         for run in runs:
@@ -236,7 +239,16 @@ def wait_until(condition: Callable[[], bool], what: str, runs: list[Run]) -> Non
                     f"a daemon exited ({run.proc.returncode}) before {what}:\n{run.output()}"
                 )
         if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
+            troubles = [
+                line
+                for run in runs
+                for line in run.output().splitlines()
+                if '"level": "error"' in line or '"level": "warning"' in line
+            ]
+            pytest.fail(
+                f"gave up waiting for {what} ({state()}); the daemons' last warnings and errors:\n"
+                + "\n".join(troubles[-10:])
+            )
         time.sleep(0.2)
 
 
@@ -384,8 +396,19 @@ def test_three_daemons_share_200_sources_and_survive_one_killed(
                     return False
                 return db.checkpoint(PROJECTION)[0] >= db.head().position
 
+            def state() -> str:
+                status = sim.status()
+                return (
+                    f"page done {status['done']}, {posts()} of {SOURCES * status['total']} "
+                    f"posts, {len(db.pending_outbox(10_000))} alerts pending, views at "
+                    f"{db.checkpoint(PROJECTION)[0]} of {db.head().position}"
+                )
+
             wait_until(
-                settled, "every post in the log, the views caught up, the outbox empty", survivors
+                settled,
+                "every post in the log, the views caught up, the outbox empty",
+                survivors,
+                state,
             )
             phases["settled"] = time.monotonic() - started
             after = Counter(
