@@ -129,8 +129,9 @@ _AGE_BEFORE = re.compile(r"(?:aged|age|under|than|below|over the age of)\s*$")
 # Gates (see keywords.WordStartGate): every match of these regexes starts at a word start with
 # one of a few literal stems, so a stretch whose word form holds none of them has no match and
 # the regex (50-100 ns a character with IGNORECASE) need not run. A count always holds a number
-# at a word start (after "more than " or where the match starts), in digits or in words.
-_COUNT_GATE = WordStartGate(
+# at a word start (after "more than " or where the match starts), in digits or in words; so
+# does a duration.
+_NUMBER_GATE = WordStartGate(
     rf"(?:[0-9]|{_NUMWORD}|a (?:hundred|thousand)|dozens|hundreds|thousands|scores)"
 )
 _GATES = {
@@ -161,7 +162,7 @@ def _search(regex: re.Pattern[str], text: str, form: str | None) -> re.Match[str
 
 def find_count(text: str) -> int | str | None:
     """The first count of things in `text`, not a duration, age, percentage or year."""
-    if not _COUNT_GATE.may_match(_plain_form(text), 0, len(text)):
+    if not _NUMBER_GATE.may_match(_plain_form(text), 0, len(text)):
         return None
     for m in _COUNT.finditer(text):
         if m.group(3):
@@ -191,7 +192,7 @@ def _may_hold_duration(text: str) -> bool:
 
 def find_duration(text: str) -> str | None:
     """A duration as ISO 8601 ("30-day" -> P30D); a range gives both ends ("two-to-three day" -> P2D/P3D)."""
-    if not _may_hold_duration(text):
+    if not _may_hold_duration(text) or not _NUMBER_GATE.may_match(_plain_form(text), 0, len(text)):
         return None
     m = _DURATION.search(text)
     if m is None:
@@ -289,7 +290,11 @@ def attrs_for(topic: str, text: str, published: datetime | None) -> dict[str, An
         if _search(_UNCONDITIONAL, text, form):
             attrs["unconditional"] = True
     elif topic in ("prisoner_exchange", "bodies_return", "children_return", "humanitarian_aid"):
-        count = find_count(_DURATION.sub(" ", text) if _may_hold_duration(text) else text)
+        count = (
+            find_count(_DURATION.sub(" ", text) if _may_hold_duration(text) else text)
+            if _NUMBER_GATE.may_match(_plain_form(text), 0, len(text))
+            else None  # no number: no count (and no duration to blank out)
+        )
         if count is not None:
             attrs["count"] = count
         if topic == "prisoner_exchange":

@@ -52,10 +52,18 @@ _MEETING = re.compile(
 )
 
 
-def people_meetings(text: str, mentions: list[Mention]) -> list[TopicHit]:
+# What a _MEETING match looks like in a plain text's padded word form (see
+# keywords.padded_form): the regex runs only where the form holds one (most posts have none).
+_MEETING_FORM = re.compile(r" (?:meet(?:ing|s)?|summit|talks) +(?:between|with|of) ")
+
+
+def people_meetings(text: str, mentions: list[Mention], form: str | None = None) -> list[TopicHit]:
     """A meeting "between Zelensky and Putin": two named people of different actors make a
-    leaders' meeting even without the words "leaders" or "presidents"."""
-    hits = []
+    leaders' meeting even without the words "leaders" or "presidents". `form`: the text's padded
+    word form when it is plain, to skip the regex where it cannot match."""
+    hits: list[TopicHit] = []
+    if form is not None and _MEETING_FORM.search(form) is None:
+        return hits
     starts = [x.start for x in mentions]
     for m in _MEETING.finditer(text):
         near = mentions[bisect_left(starts, m.end()) : bisect_left(starts, m.end() + 80)]
@@ -96,7 +104,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         ]
     )
     mentions = raw_mentions(text, alias_hits, pack)
-    meetings = people_meetings(text, mentions)
+    meetings = people_meetings(text, mentions, padded if plain else None)
     if meetings:
         kept = [t for t in topics if not any(m.start <= t.start < m.end for m in meetings)]
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))

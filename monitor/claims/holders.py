@@ -150,10 +150,15 @@ def holder_of(
     if is_noun_use(ctx, cue):
         return None, True
     found = subject_of(ctx, cue, sentence)
-    if _AFTER_COMMA_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start) or (
-        _AFTER_AND.search(ctx.text, max(sentence.start, cue.start - 30), cue.start)
-        and _PRESENT_S.match(ctx.text, cue.start)
-        and _PRESENT_SPEECH.search(ctx.text, sentence.start, cue.start)
+    near = max(sentence.start, cue.start - 30)
+    # both regexes need "and" (letters with no odd case folds): a plain substring test first
+    if "and" in ctx.text[near : cue.start].lower() and (
+        _AFTER_COMMA_AND.search(ctx.text, near, cue.start)
+        or (
+            _AFTER_AND.search(ctx.text, near, cue.start)
+            and _PRESENT_S.match(ctx.text, cue.start)
+            and _PRESENT_SPEECH.search(ctx.text, sentence.start, cue.start)
+        )
     ):
         # "X told reporters that Y was ready ..., and urged Z", "Kurti says Serbia is trying ...
         # and calls on the EU": the verb after "and" goes with the speaker's

@@ -237,7 +237,11 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
 
     In a relative clause (", which Arab states have rejected") only names after "which" count."""
     since = sentence.start
-    clauses = list(_RELATIVE_CLAUSE.finditer(ctx.text, sentence.start, cue.start))
+    clauses = (  # the regex needs a comma: most stretches have none
+        list(_RELATIVE_CLAUSE.finditer(ctx.text, sentence.start, cue.start))
+        if ctx.text.find(",", sentence.start, cue.start) >= 0
+        else []
+    )
     relative = clauses[-1] if clauses else None
     if relative is not None and "," not in ctx.text[relative.end() : cue.start]:
         since = relative.end()  # still inside the relative clause

@@ -34,6 +34,26 @@ _LIST_GAP = re.compile(
 _COORDINATED = re.compile(r"^(?!.*\b(?:including|such as|among)\b).*\b(?:and|or)\b", re.IGNORECASE)
 
 
+def _anaphor_after(text: str, pos: int, endpos: int) -> re.Match[str] | None:
+    """`_ANAPHOR_AFTER.match(text, pos, endpos)`: every word it ends on holds "it" or "th", so an
+    ASCII stretch without them has no match (no odd case folds there: "ı" matches "i")."""
+    stretch = text[pos:endpos]
+    if stretch.isascii():
+        low = stretch.lower()
+        if "it" not in low and "th" not in low:
+            return None
+    return _ANAPHOR_AFTER.match(text, pos, endpos)
+
+
+def _relative(text: str, pos: int, endpos: int) -> re.Match[str] | None:
+    """`_RELATIVE.search(text, pos, endpos)`, skipped where neither "wh" nor "that" occurs (no
+    odd case folds in those letters, and "which" in any case starts with "wh")."""
+    low = text[pos:endpos].lower()
+    if "wh" not in low and "that" not in low:
+        return None
+    return _RELATIVE.search(text, pos, endpos)
+
+
 def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anaphor, before, own, antecedent)
     ctx: Context,
     cue: Cue,
@@ -69,7 +89,7 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
         ]  # fmt: skip
         if named:  # "will not withdraw from X in the first phase": the verb's own topic wins
             return named[:1]
-    pointer = _ANAPHOR_AFTER.match(ctx.text, cue.end, min(clause[1], cue.end + 30))
+    pointer = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30))
     if pointer is not None and (
         first is None or (not first.strong and first.start >= pointer.end())
     ):
@@ -90,7 +110,7 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
     if first is not None:
         return [first]
     start = clause[0]
-    if floor is not None and floor > clause[0] and not _RELATIVE.search(ctx.text, clause[0], floor):
+    if floor is not None and floor > clause[0] and not _relative(ctx.text, clause[0], floor):
         start = floor  # "Ukraine needs X": what comes before the holder is another clause's
     before = [
         t for t in ctx.topics_in(start, cue.start)
@@ -105,9 +125,9 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
     ]  # fmt: skip
     if own:  # the verb names its topic itself: "withdraw", "swap"
         return own[:1]
-    pronoun = _ANAPHOR_AFTER.match(
-        ctx.text, cue.end, min(clause[1], cue.end + 30)
-    ) or _ANAPHOR_AFTER.match(ctx.text, cue.start, cue.end)
+    pronoun = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30)) or _anaphor_after(
+        ctx.text, cue.start, cue.end
+    )
     noun = _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
     if not (pronoun or noun):
         return []

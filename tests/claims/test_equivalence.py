@@ -5,6 +5,7 @@ are in `tests/claims/reference.py` (the code of commit 475087a)."""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
@@ -16,6 +17,8 @@ from monitor.claims.keywords import WordStartGate, padded_form, word_form
 from monitor.claims.mentions import is_object
 from monitor.claims.segment import split_sentences
 from tests.claims import reference
+
+extract_module = importlib.import_module("monitor.claims.extract")  # the package exports extract()
 
 # Words and marks that exercise every path: cue and marker words, names, abbreviations,
 # sentence ends, bullets, clause breaks, typographic quotes and the characters whose case
@@ -30,6 +33,7 @@ PIECES = [
     ".", "!", "?", "…", ",", ";", ":", " but ", ", while", " after ", " because ", "•", "·",
     "’", "“", "”", "‘", '"', "'", "(", ")", "–", "—", "-", "\n", "\t", "_", "é", "İ", "ı",
     "ſ", "\u212a", "K", "\u00a0", "\u2028", "ß", "Ⓐ", "٣", "OK", "A", "2", "B.",
+    "meeting", "Talks", "summit", "between", "with", "of", "Putin", "Zelensky",
 ]  # fmt: skip
 SEPARATORS = [" ", "", "  ", "\n", ". ", ", "]
 
@@ -122,8 +126,11 @@ def test_a_gate_never_hides_a_match(pack: RulesPack, text: str, a: int, b: int) 
         if not gate.may_match(form, a, b):
             assert form is not None
             assert regex.search(text, a, b) is None, (regex.pattern[:60], text[a:b])
-    if not attrs._COUNT_GATE.may_match(form, 0, len(text)):
+    if not attrs._NUMBER_GATE.may_match(form, 0, len(text)):
         assert attrs._COUNT.search(text) is None
+        assert attrs._DURATION.search(text) is None
+    if form is not None and extract_module._MEETING_FORM.search(form) is None:
+        assert extract_module._MEETING.search(text) is None
 
 
 def test_gates_know_their_stems(pack: RulesPack) -> None:
