@@ -326,3 +326,40 @@ def test_injected_client_is_left_open_for_its_owner() -> None:
         await client.aclose()
 
     run(go())
+
+
+def test_requests_go_through_the_transport_the_client_mounts_for_the_url() -> None:
+    """The fetcher sends each request to the transport its client picks for the URL (a mount, a
+    proxy from the environment), with the client's default headers and the configured
+    User-Agent; a gzip body comes back decoded."""
+    import gzip
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200, content=gzip.compress(b"<rss/>"), headers={"Content-Encoding": "gzip"}
+        )
+
+    def unused(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"the client's default transport got {request.url}")
+
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(unused),
+        mounts={"http://mounted.test": httpx.MockTransport(handler)},
+    )
+
+    async def go() -> FetchResult:
+        async with Fetcher(client, limits=FetchLimits(user_agent="Parley-test")) as fetcher:
+            result = await fetcher.fetch("http://mounted.test/feed?x=1")
+        await client.aclose()
+        return result
+
+    result = run(go())
+    assert result.body == b"<rss/>"
+    (request,) = seen
+    assert str(request.url) == "http://mounted.test/feed?x=1"
+    assert request.headers["User-Agent"] == "Parley-test"
+    assert "gzip" in request.headers["Accept-Encoding"]
+    assert request.headers["Host"] == "mounted.test"
