@@ -89,6 +89,15 @@ _DEADLINE = re.compile(  # the look-ahead holds the first letters of the alterna
 )
 
 
+# Every deadline names one of these (its unit, day or month); in a text without the characters
+# IGNORECASE folds oddly onto ASCII letters ("ſ" is an "s", "ı" and "İ" are an "i", the Kelvin
+# sign a "k"), a regex match needs one of them in the lower-cased text.
+_DEADLINE_NEEDS = (
+    "end of", "week", "month", "year", "tomorrow", "day", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+_ODD_FOLDS = ("ſ", "ı", "İ", "\u212a")
+
 _DEADLINE_WORDS = (
     "end of",
     "next ",
@@ -265,6 +274,8 @@ def find_deadline(text: str, published: datetime | None) -> dict[str, str]:
     """
     low = text.lower()
     if not any(word in low for word in _DEADLINE_WORDS):
+        return {}
+    if not any(odd in text for odd in _ODD_FOLDS) and not any(w in low for w in _DEADLINE_NEEDS):
         return {}
     m = _DEADLINE.search(text)
     if m is None:

@@ -55,6 +55,7 @@ _MEETING = re.compile(
 # What a _MEETING match looks like in a plain text's padded word form (see
 # keywords.padded_form): the regex runs only where the form holds one (most posts have none).
 _MEETING_FORM = re.compile(r" (?:meet(?:ing|s)?|summit|talks) +(?:between|with|of) ")
+_MEETING_WORDS = (" meet", " summit", " talks")  # one of them first: a substring test is cheaper
 
 
 def people_meetings(text: str, mentions: list[Mention], form: str | None = None) -> list[TopicHit]:
@@ -62,7 +63,9 @@ def people_meetings(text: str, mentions: list[Mention], form: str | None = None)
     leaders' meeting even without the words "leaders" or "presidents". `form`: the text's padded
     word form when it is plain, to skip the regex where it cannot match."""
     hits: list[TopicHit] = []
-    if form is not None and _MEETING_FORM.search(form) is None:
+    if form is not None and (
+        not any(word in form for word in _MEETING_WORDS) or _MEETING_FORM.search(form) is None
+    ):
         return hits
     starts = [x.start for x in mentions]
     for m in _MEETING.finditer(text):
@@ -112,7 +115,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         return None
     pair = main_pair(mentions, pack)
     sentences = tuple(
-        split_sentences(text, pack.markers.clause_break, pack.markers.clause_break_index)
+        split_sentences(text, pack.markers.clause_break, pack.markers.clause_break_index, plain)
     )
     resolved = tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences]))
     return Context(

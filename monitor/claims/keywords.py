@@ -124,6 +124,10 @@ def padded_form(text: str) -> tuple[str, bool]:
     return f" {_NON_WORD.sub(' ', lower_same_length(text))} ", False
 
 
+def _ascii_or_non_word(stem: str) -> bool:
+    return all(ch.isascii() or _NON_WORD.match(ch) is not None for ch in stem)
+
+
 class WordStartGate:
     """A cheap necessary test for a regex whose every match starts at a word start (its pattern
     opens with `(?<!\\w)` or `\\b` and a word character): the literal stems every match begins
@@ -140,7 +144,8 @@ class WordStartGate:
             tuple(sorted({" " + word_form(stem) for stem in stems}))
             # ASCII stems only: IGNORECASE matches "İ", "ſ", "K" (Kelvin) in a pattern to ASCII
             # letters of a plain text, which the form would not show
-            if stems and len(stems) <= 64 and all(stem.isascii() for stem in stems)
+            # (other characters of a stem are no word characters, so spaces in the form)
+            if stems and len(stems) <= 64 and all(_ascii_or_non_word(stem) for stem in stems)
             else None
         )
         # the keys as one case-sensitive alternation of literals: one call, 1.1-1.5 us for a

@@ -172,9 +172,11 @@ def is_irrealis(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
 
 def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     """The verb is still to come: "will be exchanged", "to hand over", "would hand over"."""
+    start = max(clause[0], cue.start - 60)
+    markers = ctx.pack.markers
     return (
-        ctx.pack.markers.future_end.search(ctx.text, max(clause[0], cue.start - 60), cue.start)
-        is not None
+        markers.gates["future_end"].may_match(ctx.form, start, cue.start)
+        and markers.future_end.search(ctx.text, start, cue.start) is not None
     )
 
 
@@ -240,6 +242,7 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     clauses = (  # the regex needs a comma: most stretches have none
         list(_RELATIVE_CLAUSE.finditer(ctx.text, sentence.start, cue.start))
         if ctx.text.find(",", sentence.start, cue.start) >= 0
+        and "wh" in ctx.text[sentence.start : cue.start].lower()  # "which", "whom": no odd folds
         else []
     )
     relative = clauses[-1] if clauses else None

@@ -161,22 +161,36 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _break_hits(
+    text: str, break_index: BreakIndex | None, plain: bool | None
+) -> list[tuple[int, int, int]] | None:
+    """Every clause break in `text` from the index, or None to use the regex."""
+    if break_index is None:
+        return None
+    if plain is None:
+        plain = text.isascii() or _NON_ASCII_WORD.search(text) is None
+    if not plain:
+        return None
+    low = text.lower()
+    return break_index.find(low) if len(low) == len(text) else None
+
+
 def split_sentences(
-    text: str, clause_break: re.Pattern[str], break_index: BreakIndex | None = None
+    text: str,
+    clause_break: re.Pattern[str],
+    break_index: BreakIndex | None = None,
+    plain: bool | None = None,
 ) -> list[Sentence]:
     """The sentences of `text` (non-empty spans, in order), each with its clauses.
 
     `break_index`, when given, holds the same clause breaks as `clause_break` (the pack builds
     it when every break is an ASCII literal); it is used for text whose lower case changes only
-    ASCII letters, and finds the same breaks."""
+    ASCII letters (`plain`, when the caller knows: see keywords.padded_form), and finds the same
+    breaks."""
     out = []
     line_start = 0
     ends = _END if "•" in text or "·" in text else _END_NO_BULLET
-    hits: list[tuple[int, int, int]] | None = None
-    if break_index is not None and (text.isascii() or _NON_ASCII_WORD.search(text) is None):
-        low = text.lower()
-        if len(low) == len(text):
-            hits = break_index.find(low)
+    hits = _break_hits(text, break_index, plain)
     j = 0
     for line in text.split("\n"):
         line_end = line_start + len(line)
