@@ -17,8 +17,9 @@ takes or renews it, `release()` gives it up at once on a clean stop. `follow_whi
 projection only while its lease is held.
 
 `ShareKeeper` divides a group of named items (the sources to poll) between the live processes:
-each `round()` (every `ttl / 4` seconds, sooner when another's leases are about to lapse) renews, in one statement, the process's membership lease
-and every item lease it holds; reads the live members in one query; then
+each `round()` (every `ttl / 4` seconds, sooner when another's leases are about to lapse)
+renews, in one statement, the process's membership lease and every item lease it holds; reads
+the live members in one query; then
 
 - counts the live members `m` (unexpired membership leases, this process included) and takes its
   fair share, `ceil(items / m)` (`fair_share`); holding exactly that (the steady state), it
