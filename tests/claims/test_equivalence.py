@@ -33,7 +33,9 @@ PIECES = [
     ".", "!", "?", "…", ",", ";", ":", " but ", ", while", " after ", " because ", "•", "·",
     "’", "“", "”", "‘", '"', "'", "(", ")", "–", "—", "-", "\n", "\t", "_", "é", "İ", "ı",
     "ſ", "\u212a", "K", "\u00a0", "\u2028", "ß", "Ⓐ", "٣", "OK", "A", "2", "B.",
-    "meeting", "Talks", "summit", "between", "with", "of", "Putin", "Zelensky",
+    "meeting", "Talks", "summit", "between", "with", "of", "Putin", "Zelensky", "by", "end of",
+    "next week", "this month", "Friday", "20 January", "June 3", "within 30 days", "tomorrow",
+    "before", "until", "Monday", "year", "coming",
 ]  # fmt: skip
 SEPARATORS = [" ", "", "  ", "\n", ". ", ", "]
 
@@ -150,3 +152,12 @@ def test_count_regex_with_look_ahead_is_the_reference(text: str) -> None:
     """The count regex behind its first-character look-ahead finds the reference's matches."""
     found = [(m.span(), m.groups()) for m in attrs._COUNT.finditer(text)]
     assert found == [(m.span(), m.groups()) for m in reference._COUNT.finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_text)
+def test_deadline_prefilters_hide_nothing(text: str) -> None:
+    """The deadline found is the regex's first match wherever the old word test let it run."""
+    low = text.lower()
+    m = attrs._DEADLINE.search(text) if any(w in low for w in attrs._DEADLINE_WORDS) else None
+    assert attrs.find_deadline(text, None) == ({"due_text": m.group(0)} if m else {})
