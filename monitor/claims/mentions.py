@@ -85,8 +85,8 @@ def is_object(text: str, start: int, pack: RulesPack) -> bool:
     remembered per pack (`Markers.word_cache`, bounded): the regex runs once per new word."""
     markers = pack.markers
     cache = markers.word_cache
-    line_start = text.rfind("\n", 0, start) + 1
-    words = text[max(line_start, start - 64) : start].split()
+    low = max(0, start - 64)  # a newline further back changes nothing: the window is 64 at most
+    words = text[max(text.rfind("\n", low, start) + 1, low) : start].split()
     i = len(words) - 1
     while i >= 0:
         found = _word_class(words[i], markers, cache)
@@ -121,16 +121,17 @@ def raw_mentions(
 ) -> list[Mention]:
     """Name, pronoun and group mentions in text order (pronouns not yet resolved)."""
     found: list[Mention] = []
+    exact_case = pack.exact_case
     for s, e, key, tags in literal_hits:
         spelling = text[s:e]
         if (
-            spelling.isupper()
+            text[e : e + 1] == ","
             and len(spelling) > 3
+            and spelling.isupper()
             and (s == 0 or text[s - 1] == "\n")
-            and text[e : e + 1] == ","
         ):
             continue  # a dateline ("DOHA, July 19 -") says where the story was filed, not who acts
-        exact = pack.exact_case.get(key)
+        exact = exact_case.get(key)
         if "a" in tags and (
             exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())
         ):
@@ -174,9 +175,12 @@ def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
     """The post's two state or group actors most named as subjects: whom "the two sides" means."""
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
+    actors = pack.actors
     for m in mentions:
-        actor = pack.actors.get(m.code)
-        if m.form == "name" and not m.obj and actor is not None and actor.kind in _STATE_KINDS:
+        if m.form != "name" or m.obj:
+            continue
+        actor = actors.get(m.code)
+        if actor is not None and actor.kind in _STATE_KINDS:
             counts[m.code] += 1
             first.setdefault(m.code, m.start)
     ranked = sorted(counts, key=lambda c: (-counts[c], first[c]))
@@ -207,6 +211,11 @@ def resolve(
     bounds = sorted(sentences)
     index = 0
     for m in mentions:
+        if m.form == "name":  # a name is itself (the sentence index below only moves forward)
+            out.append(m)
+            out_starts.append(m.start)
+            previous = m
+            continue
         while index + 1 < len(bounds) and bounds[index + 1][0] <= m.start:
             index += 1
         code = m.code
