@@ -164,9 +164,7 @@ def _plain_form(text: str) -> str | None:
 
 def _search(regex: re.Pattern[str], text: str, form: str | None) -> re.Match[str] | None:
     """`regex.search(text)`, skipped when its gate shows it cannot match."""
-    if not _GATES[regex].may_match(form, 0, len(text)):
-        return None
-    return regex.search(text)
+    return _GATES[regex].search(regex, text, form, 0, len(text))
 
 
 def find_count(text: str) -> int | str | None:
@@ -219,10 +217,12 @@ def find_categories(text: str) -> list[str]:
     """Categories of people named: wounded, sick, under 25, aged 18-25, women, civilians..."""
     form = _plain_form(text)
     found = [name for name, regex in _CATEGORIES if _search(regex, text, form)]
-    if _GATES[_UNDER].may_match(form, 0, len(text)):
-        found += [f"under {m.group(1)}" for m in _UNDER.finditer(text)]
-    if _GATES[_AGE_RANGE].may_match(form, 0, len(text)):
-        found += [f"aged {m.group(1)}-{m.group(2)}" for m in _AGE_RANGE.finditer(text)]
+    end = len(text)
+    found += [f"under {m.group(1)}" for m in _GATES[_UNDER].finditer(_UNDER, text, form, 0, end)]
+    found += [
+        f"aged {m.group(1)}-{m.group(2)}"
+        for m in _GATES[_AGE_RANGE].finditer(_AGE_RANGE, text, form, 0, end)
+    ]
     return list(dict.fromkeys(found))
 
 

@@ -144,20 +144,17 @@ def is_hypothetical(
     cue in its clause ("hopes they will agree")."""
     condition = ctx.conditions.get(sentence.start)
     if condition is None:  # searched once per sentence, however many cues it holds
-        found = (
-            ctx.pack.markers.conditional.search(ctx.text, sentence.start, sentence.end)
-            if ctx.pack.markers.gates["conditional"].may_match(
-                ctx.form, sentence.start, sentence.end
-            )
-            else None
+        markers = ctx.pack.markers
+        found = markers.gates["conditional"].search(
+            markers.conditional, ctx.text, ctx.form, sentence.start, sentence.end
         )
         condition = ctx.conditions[sentence.start] = -1 if found is None else found.start()
     if condition >= 0 and (condition < cue.start or kind in ("agreement", "fulfilment")):
         return True
     markers = ctx.pack.markers
     return (
-        markers.gates["hedge"].may_match(ctx.form, clause[0], cue.start)
-        and markers.hedge.search(ctx.text, clause[0], cue.start) is not None
+        markers.gates["hedge"].search(markers.hedge, ctx.text, ctx.form, clause[0], cue.start)
+        is not None
     )
 
 
@@ -165,8 +162,8 @@ def is_irrealis(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     """A wish or aim before an agreement or fulfilment ("under pressure to reach a deal")."""
     markers = ctx.pack.markers
     return (
-        markers.gates["irrealis"].may_match(ctx.form, clause[0], cue.start)
-        and markers.irrealis.search(ctx.text, clause[0], cue.start) is not None
+        markers.gates["irrealis"].search(markers.irrealis, ctx.text, ctx.form, clause[0], cue.start)
+        is not None
     )
 
 
@@ -175,8 +172,8 @@ def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     start = max(clause[0], cue.start - 60)
     markers = ctx.pack.markers
     return (
-        markers.gates["future_end"].may_match(ctx.form, start, cue.start)
-        and markers.future_end.search(ctx.text, start, cue.start) is not None
+        markers.gates["future_end"].search(markers.future_end, ctx.text, ctx.form, start, cue.start)
+        is not None
     )
 
 
@@ -286,7 +283,11 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  #
             if ctx.text[m.end : m.end + 1] == ":" and m.start - sentence.start < 40:
                 best = (cue.start - m.start, m)
             break
-    for verb in ctx.pack.markers.speech.finditer(ctx.text, sentence.start, sentence.end):
+    markers = ctx.pack.markers
+    verbs = markers.gates["speech"].finditer(
+        markers.speech, ctx.text, ctx.form, sentence.start, sentence.end
+    )
+    for verb in verbs:
         if verb.start() <= cue.start < verb.end():
             continue
         for m in reversed(in_sentence):

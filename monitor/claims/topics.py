@@ -74,10 +74,8 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
     ]  # fmt: skip
     if cue.rule.kind == "fulfilment" and after:
         markers = ctx.pack.markers
-        blocker = (
-            markers.container.search(ctx.text, cue.end, after[0].start)
-            if markers.gates["container"].may_match(ctx.form, cue.end, after[0].start)
-            else None
+        blocker = markers.gates["container"].search(
+            markers.container, ctx.text, ctx.form, cue.end, after[0].start
         )
         if blocker is not None:
             after = [t for t in after if t.start < blocker.start()]

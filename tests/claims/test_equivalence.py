@@ -128,6 +128,12 @@ def test_a_gate_never_hides_a_match(pack: RulesPack, text: str, a: int, b: int) 
         if not gate.may_match(form, a, b):
             assert form is not None
             assert regex.search(text, a, b) is None, (regex.pattern[:60], text[a:b])
+        found = gate.search(regex, text, form, a, b)
+        expected = regex.search(text, a, b)
+        assert (found and found.span()) == (expected and expected.span())
+        assert [m.span() for m in gate.finditer(regex, text, form, a, b)] == [
+            m.span() for m in regex.finditer(text, a, b)
+        ]
     if not attrs._NUMBER_GATE.may_match(form, 0, len(text)):
         assert attrs._COUNT.search(text) is None
         assert attrs._DURATION.search(text) is None
