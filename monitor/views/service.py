@@ -23,6 +23,7 @@ from monitor.views.parallel import ExtractPool, default_workers
 from monitor.views.projection import NegotiationProjection
 from monitor.views.state import VIEWS, ViewState
 from store.ports import EventStore
+from store.records import RowChange
 from store.runner import OutboxFor, ProjectionRunner
 
 PROJECTION = "negotiation"
@@ -141,15 +142,21 @@ def views_as_of(
     state = projection.initial_state()
     tables: dict[str, dict[str, Any]] = {name: {} for name in names}
     events = store.read(1, to_position=position, batch_size=BATCH_SIZE)
-    for event in projection.prefetch(events, expected=position):
-        state, changes = projection.apply(state, event)
-        for change in changes:  # rows, as the runner would have stored them
-            if change.view in tables:
-                if change.row is None:
-                    tables[change.view].pop(change.key, None)
-                else:
-                    tables[change.view][change.key] = dict(change.row)
+    for done, event in enumerate(projection.prefetch(events, expected=position), start=1):
+        state = projection.apply_deferred(state, event)  # rows rendered once per batch
+        if done % BATCH_SIZE == 0:
+            _keep_rows(tables, projection.flush_changes(state))
+    _keep_rows(tables, projection.flush_changes(state))
     return {name: {"rows": [tables[name][k] for k in sorted(tables[name])]} for name in names}
+
+
+def _keep_rows(tables: dict[str, dict[str, Any]], changes: Iterable[RowChange]) -> None:
+    for change in changes:  # rows, as the runner would have stored them
+        if change.view in tables:
+            if change.row is None:
+                tables[change.view].pop(change.key, None)
+            else:
+                tables[change.view][change.key] = dict(change.row)
 
 
 def position_at(store: EventStore, moment: datetime) -> int:
