@@ -304,6 +304,8 @@ def table(results: dict[str, Any]) -> str:
     total_cpu = sum(s["cpu_seconds"] for s in stages)
     rate = round(last["events"] / total_s) if total_s else 0
     cpu_rate = round(last["events"] / total_cpu) if total_cpu else 0
+    main_cpu = sum(s.get("main_cpu_seconds", s["cpu_seconds"]) for s in stages)
+    main_rate = round(last["events"] / main_cpu) if main_cpu else 0
     floor = results["floor"]["events_per_s"]
     after = results.get("floor_after", {}).get("events_per_s")
     loads = [s["load"] for s in stages]
@@ -321,7 +323,9 @@ def table(results: dict[str, Any]) -> str:
         else f"| floor: read the events | {floor:,} events/s |",
         f"| **replay** (read, extract, fold, rows to disk), wall | **{rate:,} events/s** "
         f"({rate / floor:.1%} of the floor) |",
-        f"| replay per CPU-second of the process | {cpu_rate:,} events/s |",
+        f"| replay per CPU-second (the process and its {stages[-1].get('workers', 0)} extraction "
+        f"workers) | {cpu_rate:,} events/s |",
+        f"| the fold's process alone (read, fold, rows), per CPU-second | {main_rate:,} events/s |",
         "",
         "| events replayed | s in stage | events/s (wall) | events/CPU-s | resident MB | "
         "view rows (on disk) | rows in the state | state MB | load |",
