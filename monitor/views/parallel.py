@@ -50,6 +50,7 @@ MIN_EVENTS = 1_000
 ENV = "PARLEY_EXTRACT_WORKERS"
 
 ClaimRow = tuple[Any, ...]
+_POOL_FAILURES = (BrokenProcessPool, OSError, RuntimeError, EOFError)
 
 log = structlog.get_logger("monitor.views")
 
@@ -178,7 +179,13 @@ class ExtractPool:
             if not batch:
                 return False
             posts = [e.data["post"] for e in batch if e.event_type in POST_EVENTS]
-            future = executor.submit(_read_chunk, posts) if posts else None
+            future: Future[list[list[ClaimRow]]] | None = None
+            if posts:
+                try:
+                    future = executor.submit(_read_chunk, posts)
+                except _POOL_FAILURES as exc:  # reported where its result is asked for
+                    future = Future()
+                    future.set_exception(exc)
             pending.append((batch, future))
             return True
 
@@ -186,18 +193,23 @@ class ExtractPool:
         try:
             while True:
                 while more and len(pending) < limit:
-                    more = submit()
+                    more = submit()  # what reading the log raises goes to the caller
                 if not pending:
                     return
-                batch, future = pending.popleft()
+                batch, future = pending[0]
                 try:
                     rows = future.result() if future is not None else []
-                except (BrokenProcessPool, OSError, RuntimeError) as exc:
-                    # the workers could not start or died: read the rest here, the same claims
+                    pending.popleft()
+                except _POOL_FAILURES as exc:
+                    # the workers could not start or died: every event not yet handed over is
+                    # handed over in order, and the fold reads its post itself (the same claims)
                     log.warning("extract_workers_failed", error=str(exc) or type(exc).__name__)
                     self.workers = 0
-                    for event in batch:
-                        yield event
+                    with self._lock:
+                        self._executor = None
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    while pending:
+                        yield from pending.popleft()[0]
                     yield from source
                     return
                 found = iter(rows)

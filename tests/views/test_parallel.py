@@ -130,3 +130,51 @@ def test_workers_setting(monkeypatch: pytest.MonkeyPatch, pack):  # type: ignore
     monkeypatch.setenv("PARLEY_EXTRACT_WORKERS", "lots")
     with pytest.raises(ValueError, match="PARLEY_EXTRACT_WORKERS"):
         default_workers()
+
+
+class _FailingExecutor:
+    """Reads the first `good` chunks (in this process, as a worker would), then fails."""
+
+    def __init__(self, pack, good: int) -> None:  # type: ignore[no-untyped-def]
+        from monitor.views import parallel
+
+        parallel._WORKER["pack"] = pack
+        self.good = good
+        self.shut = False
+
+    def submit(self, fn, posts):  # type: ignore[no-untyped-def]
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        future: Future = Future()  # type: ignore[type-arg]
+        if self.good > 0:
+            self.good -= 1
+            future.set_result(fn(posts))
+        else:
+            future.set_exception(BrokenProcessPool("a worker died"))
+        return future
+
+    def shutdown(self, **_: object) -> None:
+        self.shut = True
+
+
+@pytest.mark.parametrize("good", [0, 3])
+def test_workers_failing_hand_over_every_event_in_order(
+    sqlite_url: str, shared_dir: Path, pack, good: int
+):  # type: ignore[no-untyped-def]
+    """Workers that die (at once, or after some chunks with more in flight): every event still
+    comes, once and in order, and the fold reads the posts the workers did not."""
+    pool = ExtractPool(pack, 2, chunk=4, min_events=1)
+    failing = _FailingExecutor(pack, good)
+    pool._executor = failing  # type: ignore[assignment]
+    with open_store(sqlite_url) as store:
+        store.append(new_events(_log(shared_dir)))
+        positions, read_ahead = [], 0
+        for event in pool.prefetch(store.read(1)):
+            positions.append(event.position)
+            if pool.claims_for(event) is not None:
+                read_ahead += 1
+        assert positions == list(range(1, store.head().position + 1))
+    assert pool.workers == 0
+    assert failing.shut
+    assert 0 < read_ahead <= 12 if good else read_ahead == 0
