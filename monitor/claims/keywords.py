@@ -128,32 +128,45 @@ def _ascii_or_non_word(stem: str) -> bool:
     return all(ch.isascii() or _NON_WORD.match(ch) is not None for ch in stem)
 
 
+def _cut(key: str) -> str:
+    inner = key.find(" ", 1)
+    return key if inner < 0 else key[:inner]
+
+
 class WordStartGate:
     """A cheap necessary test for a regex whose every match starts at a word start (its pattern
     opens with `(?<!\\w)` or `\\b` and a word character): the literal stems every match begins
     with (`literal_stems`), as " stem" in the padded word form of a plain text. Where the form
     holds none of them between two places, the regex has no match there and need not run (the
-    regexes with many alternatives cost 50-100 ns a character with IGNORECASE; `str.find` in
-    the form costs about 1 ns). `keys` is None when the stems are unknown: then always run."""
+    regexes with many alternatives cost 50-100 ns a character with IGNORECASE; a case-sensitive
+    search for the keys in the form is several times cheaper), and where it may, `search` and
+    `finditer` try it only where a key starts. `keys` is None when the stems are unknown: then
+    the regex always runs as it is."""
 
     __slots__ = ("_any", "_nonempty", "_starts", "keys")
 
     def __init__(self, source: str) -> None:
         stems = literal_stems(source, _SHORT_STEM)
-        self.keys = (
-            tuple(sorted({" " + word_form(stem) for stem in stems}))
-            # ASCII stems only: IGNORECASE matches "İ", "ſ", "K" (Kelvin) in a pattern to ASCII
-            # letters of a plain text, which the form would not show
-            # (other characters of a stem are no word characters, so spaces in the form)
+        # ASCII stems only: IGNORECASE matches "İ", "ſ", "K" (Kelvin) in a pattern to ASCII
+        # letters of a plain text, which the form would not show (other characters of a stem
+        # are no word characters, so spaces in the form).
+        keys = (
+            {" " + word_form(stem) for stem in stems}
             if stems and len(stems) <= 64 and all(_ascii_or_non_word(stem) for stem in stems)
-            else None
+            else set()
         )
+        self.keys = tuple(sorted(keys)) if keys else None
+        starts = {_cut(key) for key in keys}
         # the keys as one case-sensitive alternation of literals: one call, 1.1-1.5 us for a
         # 60-character stretch (3.4-8 us for the markers' own regexes with IGNORECASE)
         self._any = re.compile("|".join(map(re.escape, self.keys))) if self.keys else None
-        # every place a key starts (a look-ahead, so keys that overlap are all found)
+        # every place a key starts, from the keys cut at an inner space: none then holds a space
+        # after its first character, so a match hides no other key's start (and the regex engine
+        # skips to the spaces in C); None when a cut key is a bare space (it places nothing)
         self._starts = (
-            re.compile(f"(?=(?:{'|'.join(map(re.escape, self.keys))}))") if self.keys else None
+            re.compile("|".join(map(re.escape, sorted(starts))))
+            if starts and " " not in starts
+            else None
         )
         self._nonempty = sre_p.parse(source, re.IGNORECASE).getwidth()[0] > 0
 
@@ -162,8 +175,10 @@ class WordStartGate:
     ) -> re.Match[str] | None:
         """`regex.search(text, pos, endpos)` for the regex this gate was built from: the regex is
         tried only where a stem starts (the leftmost place that matches is the search's match)."""
-        if form is None or self._starts is None:
+        if form is None or self._any is None:
             return regex.search(text, pos, endpos)
+        if self._starts is None:
+            return regex.search(text, pos, endpos) if self.may_match(form, pos, endpos) else None
         for place in self._starts.finditer(form, pos, endpos + 1):
             found = regex.match(text, place.start(), endpos)  # form index i is text index i's
             if found is not None:  # word start: the space before the stem
@@ -176,8 +191,12 @@ class WordStartGate:
         """`regex.finditer(text, pos, endpos)` for the regex this gate was built from, trying it
         only where a stem starts (its matches are never empty, so each next one starts at or
         after the end of the one before)."""
-        if form is None or self._starts is None or not self._nonempty:
+        if form is None or self._any is None or not self._nonempty:
             yield from regex.finditer(text, pos, endpos)
+            return
+        if self._starts is None:
+            if self.may_match(form, pos, endpos):
+                yield from regex.finditer(text, pos, endpos)
             return
         cursor = pos
         for place in self._starts.finditer(form, pos, endpos + 1):
