@@ -228,7 +228,10 @@ def views_service(w: Wiring) -> Service | None:
 
     inner = ViewsService(
         w.database_url,
-        build_projection(load_pack()),
+        build_projection(
+            load_pack(actor_files=w.settings.rules.actors, rules_dirs=w.settings.rules.dirs),
+            extract_workers=w.settings.extract_workers,
+        ),
         outbox_for=outbox_for,
         lease_ttl=w.settings.lease_ttl,
     )

@@ -140,6 +140,20 @@ def parse_listen(value: str) -> tuple[str, int] | None:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RulesConfig:
+    """The `[rules]` the views read posts with, on top of the packaged rules pack.
+
+    `actors`: extra actor files (the spec's actor form: people, groups, aliases); `dirs`: extra
+    rules folders (any of actors.yaml, topics.yaml, patterns.yaml). Paths are absolute, resolved
+    against the config file's folder. Both are what `parley extract/views/replay --actors/--rules`
+    take, so the same files give the same views from the command line.
+    """
+
+    actors: tuple[str, ...] = ()
+    dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything `parley run` needs, read from one file. Secrets are kept out of `repr`."""
 
@@ -150,7 +164,13 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict, repr=False)
     log_level: str = "INFO"
     parse_workers: int = 0  # worker processes for parsing pages; 0 parses in the daemon itself
-    lease_ttl: float = 15.0  # seconds a daemon's leases (sources, views, alerts) last unrenewed
+    # Seconds within which the other daemons take over a dead daemon's leases (its sources, the
+    # views, the alert worker): a lease lapses 2/3 of this after its last renewal.
+    lease_ttl: float = 15.0
+    # Processes reading posts into claims on a long catch-up of the views; None: the default
+    # (`PARLEY_EXTRACT_WORKERS`, else 2 on 2 CPUs or more), 0 or 1: in the daemon itself.
+    extract_workers: int | None = None
+    rules: RulesConfig = field(default_factory=RulesConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
 
     def source(self, name: str) -> SourceConfig:
@@ -192,7 +212,17 @@ _HTTP_KEYS = {
     "max_concurrency",
 }
 _SERVICE_KEYS = {"listen", "max_lag", "check_timeout"}
-_TOP_KEYS = {"database", "http", "defaults", "sources", "alerts", "log", "daemon", "service"}
+_TOP_KEYS = {
+    "database",
+    "http",
+    "defaults",
+    "sources",
+    "alerts",
+    "log",
+    "daemon",
+    "service",
+    "rules",
+}
 
 
 def _schedule(r: Reader, table: Mapping[str, Any], where: str, base: Schedule) -> Schedule:
@@ -319,16 +349,14 @@ def settings_from_data(data: Mapping[str, Any], r: Reader, *, env: Mapping[str, 
     level = r.string(log, "level", "log", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise r.fail("log.level", f"{level!r} is not DEBUG, INFO, WARNING or ERROR")
-    daemon = r.table(data, "daemon", {"parse_workers", "lease_ttl"})
-    workers = daemon.get("parse_workers", 0)
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 64:
-        raise r.fail(
-            "daemon.parse_workers", f"must be a whole number from 0 to 64, not {workers!r}"
-        )
+    daemon = r.table(data, "daemon", {"parse_workers", "lease_ttl", "extract_workers"})
+    workers = _workers(r, daemon, "parse_workers", 0) or 0
+    extract_workers = _workers(r, daemon, "extract_workers", None)
     lease_ttl = r.number(daemon, "lease_ttl", "daemon", 15.0, duration=True)
     if lease_ttl < 1:
         raise r.fail("daemon.lease_ttl", f"must be at least 1 second, not {lease_ttl:g}")
     service = _service(r, r.table(data, "service", _SERVICE_KEYS))
+    rules = _rules(r, r.table(data, "rules", {"actors", "dirs"}), Path(path).parent)
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise r.fail("sources", "must be written as [[sources]] tables")
@@ -348,8 +376,40 @@ def settings_from_data(data: Mapping[str, Any], r: Reader, *, env: Mapping[str, 
         log_level=level,
         parse_workers=workers,
         lease_ttl=lease_ttl,
+        extract_workers=extract_workers,
+        rules=rules,
         service=service,
     )
+
+
+def _workers(r: Reader, daemon: Mapping[str, Any], key: str, default: int | None) -> int | None:
+    workers = daemon.get(key, default)
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 64:
+        raise r.fail(f"daemon.{key}", f"must be a whole number from 0 to 64, not {workers!r}")
+    return workers
+
+
+def _rules(r: Reader, table: Mapping[str, Any], base: Path) -> RulesConfig:
+    """The `[rules]` files, each resolved against the config's folder and checked to exist."""
+
+    def paths(key: str, *, folder: bool) -> tuple[str, ...]:
+        raw = table.get(key, [])
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise r.fail(f"rules.{key}", "must be a path or a list of paths (strings)")
+        out: list[str] = []
+        for item in items:
+            p = (base / Path(item).expanduser()).resolve()
+            if folder and not p.is_dir():
+                raise r.fail(f"rules.{key}", f"{item!r} is not a folder (looked for {p})")
+            if not folder and not p.is_file():
+                raise r.fail(f"rules.{key}", f"{item!r} is not a file (looked for {p})")
+            out.append(str(p))
+        return tuple(out)
+
+    return RulesConfig(actors=paths("actors", folder=False), dirs=paths("dirs", folder=True))
 
 
 def _alerts(r: Reader, raw: object, env: Mapping[str, str]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """`parley config check FILE`: every mistake in a configuration, each with its line, offline.
 
 It checks what `parley run` would load: the TOML itself; every key of `[database]`, `[http]`,
-`[defaults]`, `[log]`, `[daemon]` and `[service]`; each `[[sources]]` table; the database URL's
+`[defaults]`, `[log]`, `[daemon]`, `[service]` and `[rules]` (whose YAML files are loaded as the
+views would load them); each `[[sources]]` table; the database URL's
 form (the database is not contacted); the `[alerts]` settings, channels and rules; and each
 channel's secrets (the environment variable is set, the file is readable and not empty). It
 connects to nothing and never prints a secret.
@@ -33,7 +34,7 @@ from monitor.config import (
 from monitor.errors import ConfigError
 
 _REQUIRED = ("name", "kind", "url")
-_PLAIN_SECTIONS = ("database", "http", "defaults", "log", "daemon", "service")
+_PLAIN_SECTIONS = ("database", "http", "defaults", "log", "daemon", "service", "rules")
 
 
 @dataclass(kw_only=True)
@@ -110,7 +111,20 @@ def check_text(text: str, *, path: str, env: Mapping[str, str]) -> CheckReport:
         _check_alerts(settings.alerts, r, env, report)
     if not report.errors:
         report.settings = attempt(data)
+    rules = report.settings.rules if report.settings is not None else None
+    if report.settings is not None and rules is not None and (rules.actors or rules.dirs):
+        _check_rules_pack(report.settings, report)
     return report
+
+
+def _check_rules_pack(settings: Settings, report: CheckReport) -> None:
+    """The `[rules]` files load into a rules pack (their errors name the YAML file and line)."""
+    from monitor.claims import load_pack
+
+    try:
+        load_pack(actor_files=settings.rules.actors, rules_dirs=settings.rules.dirs)
+    except ConfigError as exc:
+        report.add(f"{settings.path}: rules: {exc}")
 
 
 def _with_section_line(r: Reader, message: str) -> str:

@@ -51,3 +51,7 @@ def check_cmd(
     typer.echo(f"  sources:   {len(s.sources)} ({len(enabled)} enabled)")
     typer.echo(f"  alerts:    {alerts}; {report.rules} rules")
     typer.echo(f"  endpoints: {endpoints}")
+    yours = [
+        Path(p).name + ("/" if p in s.rules.dirs else "") for p in s.rules.actors + s.rules.dirs
+    ]
+    typer.echo(f"  rules:     packaged{''.join(f' + {name}' for name in yours)}")

@@ -185,3 +185,34 @@ def _error_text(text: str) -> str:
     with pytest.raises(ConfigError) as info:
         parse_settings(text, path="p.toml", env={})
     return str(info.value)
+
+
+def test_extract_workers_is_read_and_checked() -> None:
+    """[daemon] extract_workers: unset keeps the default (None), else 0 to 64."""
+    assert parse_settings("", path="p.toml", env={}).extract_workers is None
+    text = "[daemon]\nextract_workers = 0\n"
+    assert parse_settings(text, path="p.toml", env={}).extract_workers == 0
+    assert "p.toml:2: daemon.extract_workers" in _error_text("[daemon]\nextract_workers = true\n")
+    assert "from 0 to 64" in _error_text("[daemon]\nextract_workers = 65\n")
+
+
+def test_rules_paths_are_resolved_against_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "desk").mkdir()
+    (tmp_path / "desk" / "people.yaml").write_text("{}\n")
+    (tmp_path / "rules").mkdir()
+    text = '[rules]\nactors = ["desk/people.yaml"]\ndirs = "rules"\n'
+    rules = load_settings(_write(tmp_path, text), {}).rules
+    assert rules.actors == (str(tmp_path / "desk" / "people.yaml"),)
+    assert rules.dirs == (str(tmp_path / "rules"),)
+    assert parse_settings("", path="p.toml", env={}).rules.actors == ()
+
+
+def test_rules_that_are_missing_or_malformed_name_the_key_and_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file.yaml").write_text("{}\n")
+    missing = _error(tmp_path, '[log]\nlevel = "INFO"\n\n[rules]\nactors = ["nowhere.yaml"]\n')
+    assert "parley.toml:5: rules.actors: 'nowhere.yaml' is not a file" in missing
+    assert str(tmp_path / "nowhere.yaml") in missing
+    not_a_dir = _error(tmp_path, '[rules]\ndirs = ["a-file.yaml"]\n')
+    assert "parley.toml:2: rules.dirs: 'a-file.yaml' is not a folder" in not_a_dir
+    assert "must be a path or a list of paths" in _error(tmp_path, "[rules]\nactors = 3\n")
+    assert "rules.people: unknown key" in _error(tmp_path, '[rules]\npeople = "x.yaml"\n')

@@ -200,3 +200,17 @@ def test_the_command_names_a_missing_file(tmp_path: Path) -> None:
     proc = _check(tmp_path / "nope.toml", {})
     assert proc.returncode == 1
     assert f"{tmp_path / 'nope.toml'}: config file not found" in proc.stderr
+
+
+def test_a_rules_file_that_does_not_load_is_reported_with_its_yaml_line(tmp_path: Path) -> None:
+    """`[rules]` files are loaded as the daemon's views would load them: a broken actor file is
+    named with its own line, and a good one passes."""
+    (tmp_path / "actors.yaml").write_text("ZLF:\n  name: Zorvan\n  alias: [Zorvan]\n")
+    config = tmp_path / "parley.toml"
+    config.write_text('[rules]\nactors = ["actors.yaml"]\n')
+    report = check_file(config, {})
+    assert len(report.errors) == 1, report.errors
+    assert "actors.yaml line 3" in report.errors[0]
+    assert "unknown key 'alias'" in report.errors[0]
+    (tmp_path / "actors.yaml").write_text("ZLF:\n  name: Zorvan\n  aliases: [Zorvan]\n")
+    assert check_file(config, {}).errors == []
