@@ -18,7 +18,14 @@ from bisect import bisect_left
 from typing import Any
 
 from monitor.claims import attrs as attributes
-from monitor.claims.holders import firm_future, holder_of, is_complement, parties_of
+from monitor.claims.holders import (
+    firm_future,
+    holder_of,
+    is_asked_for,
+    is_complement,
+    is_other_half,
+    parties_of,
+)
 from monitor.claims.keywords import padded_form
 from monitor.claims.mentions import Mention, main_pair, raw_mentions, resolve
 from monitor.claims.model import Claim, ClaimKind
@@ -188,6 +195,10 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
         is_irrealis(ctx, cue, clause) or is_complement(ctx, cue, clause, read or set())
     ):
         return []
+    if kind == "proposal" and is_asked_for(ctx, cue, clause, read or set()):
+        return []  # "urged Moscow to present it": what the demand asks for, not an offer
+    if rule.condition and is_other_half(ctx, cue, clause, read or set()):
+        return []  # "307 were returned in exchange for 307 Ukrainians": the exchange was done
     if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause, kind):
         return []
     holder, unowned = holder_of(ctx, cue, kind, sentence, clause)

@@ -13,6 +13,7 @@ from monitor.claims.reading import (
     Context,
     Cue,
     coordinated,
+    is_future,
     is_noun_use,
     owner_of,
     previous_subject,
@@ -65,6 +66,10 @@ _FIRM_FUTURE_ANYWHERE = re.compile(
     r"\b(?:will|would|shall|going to|set to|due to|agreed to|expected to|pledged to|promised to|committed to)\b",
     re.IGNORECASE,
 )
+_TO_BEFORE = re.compile(r"\bto\s+$", re.IGNORECASE)
+_AGENT_AFTER = re.compile(
+    r"\s*(?:[:,;.!?]|\s(?:by|on|in|at|to|from|after|over|as)\b)", re.IGNORECASE
+)
 _GERUND_AFTER_PREPOSITION = re.compile(
     r"\b(?:for|of|on|about|before|after|without|in|by|from)\s+\w+ing$", re.IGNORECASE
 )
@@ -112,6 +117,41 @@ def is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int
     return False
 
 
+def is_asked_for(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int]) -> bool:
+    """An offer verb right after "to" in what an earlier demand asks ("urged Moscow to present
+    it"): the demand's content, not an offer of its own."""
+    if not _TO_BEFORE.search(ctx.text, max(clause[0], cue.start - 8), cue.start):
+        return False
+    for other in ctx.cues_in(clause[0], cue.start):
+        if _NEW_CONJUNCT.search(ctx.text, other.end, cue.start):
+            continue
+        if other.rule.kind == "demand" and other.rule.agent != "speaker" and other.start in read:
+            return True
+    return False
+
+
+def is_other_half(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int]) -> bool:
+    """A condition cue ("in exchange for") after an outcome already carried out in its clause
+    ("307 soldiers were returned in exchange for 307 prisoners"): the exchange's other half."""
+    for other in ctx.cues_in(clause[0], cue.start):
+        if (
+            other.start in read
+            and other.rule.kind == "fulfilment"
+            and not (other.rule.future and is_future(ctx, other, clause))
+        ):
+            return True
+    return False
+
+
+def _is_participle_opening(ctx: Context, cue: Cue, sentence: Sentence) -> bool:
+    """A sentence opened by a past participle ("Freed Ukrainian prisoners wave flags"): an
+    adjective naming who was freed, not who freed them."""
+    if cue.start != sentence.start:
+        return False
+    word = ctx.text[cue.start : cue.end].split()[0].lower()
+    return word.endswith("ed") and not _AGENT_AFTER.match(ctx.text, cue.end)
+
+
 def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
     for m in ctx.mentions_in(cue.end, clause[1]):
         if m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
@@ -131,6 +171,7 @@ def holder_of(
             is_noun_use(ctx, cue)
             or _is_gerund_or_possessed(ctx, cue)
             or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
+            or _is_participle_opening(ctx, cue, sentence)
         )
     ):
         return (

@@ -7,6 +7,7 @@ points back to: the last named person for "he"/"she", else the last actor named 
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import Counter
 from typing import NamedTuple
@@ -168,7 +169,30 @@ def raw_mentions(
                     ),
                 )
             )
+    _coordinated_objects(text, found)
     return found
+
+
+_AFTER_BY = re.compile(r"\bby\s+(?:the\s+)?$", re.IGNORECASE)
+_AND_OR = frozenset({"and", "or", "and the", "or the"})
+
+
+def _coordinated_objects(text: str, found: list[Mention]) -> None:
+    """A name joined by "and"/"or" to an object name is an object too: "called on the United
+    States and Europe to impose sanctions" (Europe does not call)."""
+    previous: Mention | None = None
+    for i, mention in enumerate(found):
+        if mention.form != "name":
+            continue
+        if (
+            previous is not None
+            and previous.obj
+            and not mention.obj
+            and " ".join(text[previous.end : mention.start].lower().split()) in _AND_OR
+            and not _AFTER_BY.search(text, max(0, previous.start - 8), previous.start)
+        ):  # "put forward by Qatar and Egypt": who acts, in the passive
+            found[i] = mention._replace(obj=True)
+        previous = found[i]
 
 
 def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:

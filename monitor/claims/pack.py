@@ -74,6 +74,7 @@ class RulesPack:
     cue_rules: tuple[CueRule, ...]  # cue pattern index -> rule
     markers: Markers
     sources: tuple[str, ...]
+    places: frozenset[str] = frozenset()  # normalised aliases that are capitals: venues too
 
 
 def norm_alias(text: str) -> str:
@@ -225,4 +226,5 @@ def load_pack(
         cue_rules=tuple(raw.cues),
         markers=_compile_markers(raw.markers),
         sources=tuple(raw.sources),
+        places=frozenset(norm_alias(p) for entry in raw.actors for p in entry.places),
     )

@@ -29,6 +29,7 @@ _CUE_KEYS = {
     "match",
     "only_future",
     "complement",
+    "condition",
     "agent",
     "topics",
     "future",
@@ -66,6 +67,7 @@ class ActorEntry:
     name: str
     kind: str
     aliases: tuple[tuple[str, bool], ...]
+    places: tuple[str, ...] = ()  # aliases that are also places (capitals): "the Doha deal"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,6 +82,7 @@ class CueRule:
     future: str | None = None
     only_future: bool = False
     complement: bool = False
+    condition: bool = False
     noun: bool = False
     keep_negated: bool = False
     negated_as_rejection: bool = False
@@ -153,7 +156,13 @@ def read_actor_file(raw: RawRules, path: Path, label: str, *, people: bool) -> N
         aliases += [(a, people) for a in strings("aliases")]
         aliases += [(p, True) for p in strings("people")]
         raw.actors.append(
-            ActorEntry(code=code, name=name or "", kind=kind or "", aliases=tuple(aliases))
+            ActorEntry(
+                code=code,
+                name=name or "",
+                kind=kind or "",
+                aliases=tuple(aliases),
+                places=tuple(strings("capital")),
+            )
         )
 
 
@@ -209,6 +218,7 @@ def _read_cue(value: Any, label: str, line: int) -> CueRule:
         future=_flag(entry, "future", label, KINDS),
         only_future=bool(_flag(entry, "only_future", label, (True, False))),
         complement=bool(_flag(entry, "complement", label, (True, False))),
+        condition=bool(_flag(entry, "condition", label, (True, False))),
         noun=bool(_flag(entry, "noun", label, (True, False))),
         keep_negated=_flag(entry, "negation", label, ("keep", "drop", "rejection")) == "keep",
         negated_as_rejection=entry.get("negation") == "rejection",

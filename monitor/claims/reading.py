@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from monitor.claims.mentions import Mention
-from monitor.claims.pack import CueRule, RulesPack
+from monitor.claims.pack import CueRule, RulesPack, norm_alias
 from monitor.claims.segment import Sentence
 
 _BY_AGENT = re.compile(r"\s+(?:by|from|of)\s+(?:the\s+)?$", re.IGNORECASE)
@@ -22,6 +22,8 @@ _INFINITIVE_GAP = re.compile(r"\s+(?:\w+\s+)?to\s+$|\s*$", re.IGNORECASE)
 _SCOPE_BREAK = re.compile(r"\b(?:and|but|or|while|then|as)\b|[,;:]", re.IGNORECASE)
 _RELATIVE_CLAUSE = re.compile(r",\s+(?:which|whom)\s+", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
+_QUANTIFIERS = frozenset(["any", "no", "every", "each", "another", "further", "more"])
+_PUNCTUATION = re.compile(r"[,;:—–\"“”()]")
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
 _ADJECTIVES = frozenset(
     [
@@ -225,10 +227,21 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
         if m.possessive and words and words[0] in ("'s", "’s", "'", "’"):
             words = words[1:]
         adjectives_only = all(w.lower().strip("\"“”'‘’") in _ADJECTIVES for w in words)
-        if adjectives_only and (m.possessive or m.form == "name"):
+        if adjectives_only and (m.possessive or m.form == "name") and not _is_venue(ctx, m, cue):
             return m
         return None
     return None
+
+
+def _is_venue(ctx: Context, m: Mention, cue: Cue) -> bool:
+    """A capital naming an agreement ("the Doha deal", "the Minsk agreements") says where it
+    was made, not whose it is; "Kyiv's deal" still owns it."""
+    return (
+        cue.rule.kind == "agreement"
+        and not m.possessive
+        and not m.person
+        and norm_alias(ctx.text[m.start : m.end]) in ctx.pack.places
+    )
 
 
 def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
@@ -246,7 +259,7 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     if relative is not None and "," not in ctx.text[relative.end() : cue.start]:
         since = relative.end()  # still inside the relative clause
     for m in reversed(ctx.mentions_in(since, cue.start)):
-        if not m.code or _in_relative_clause(ctx, m, cue, sentence):
+        if not m.code or _in_relative_clause(ctx, m, cue, sentence) or _names_a_thing(ctx, m):
             continue
         if (
             not m.obj
@@ -288,10 +301,12 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  #
         markers.speech, ctx.text, ctx.form, sentence.start, sentence.end
     )
     for verb in verbs:
-        if verb.start() <= cue.start < verb.end():
-            continue
+        if verb.start() <= cue.start < verb.end() or _inside_name(in_sentence, verb.start()):
+            continue  # the cue itself; "States" in "the United States" says nothing
         for m in reversed(in_sentence):
             if m.end <= verb.start() and m.code:
+                if m.start >= cue.end and not _PUNCTUATION.search(ctx.text, cue.end, verb.start()):
+                    break  # "dismissed Pakistani claims": a name in the cue's object says nothing
                 if len(ctx.text[m.end : verb.start()].split()) <= 6 and not m.obj:
                     distance = abs(cue.start - verb.start())
                     if best is None or distance < best[0]:
@@ -299,12 +314,42 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  #
                 break
         for m in in_sentence:
             if m.start >= verb.end() and m.code:
-                if len(ctx.text[verb.end() : m.start].split()) <= 3 and verb.start() > cue.start:
+                gap = ctx.text[verb.end() : m.start].split()
+                if gap[:1] == ["that"]:
+                    break  # "claims that their delegation agreed": what is said, not who says it
+                if len(gap) <= 3 and verb.start() > cue.start:
                     distance = abs(cue.start - verb.start())
                     if best is None or distance < best[0]:
                         best = (distance, m)
                 break
     return best[1] if best else None
+
+
+def _inside_name(mentions: tuple[Mention, ...], position: int) -> bool:
+    return any(m.start < position < m.end for m in mentions if m.form == "name")
+
+
+def _names_a_thing(ctx: Context, m: Mention) -> bool:
+    """A name that only describes a thing named right after it: a capital before a deal or talks
+    ("the Doha deal"), a demonym after a quantifier ("had not received any Russian memorandum").
+    Neither is someone who acts next."""
+    if m.form != "name" or m.person or m.possessive:
+        return False
+    if norm_alias(ctx.text[m.start : m.end]) in ctx.pack.places:
+        # "Under the Doha deal, ...", "the Istanbul talks": a capital naming where, not who
+        for c in ctx.cues_in(m.end, m.end + 2):
+            if c.rule.noun and not ctx.text[m.end : c.start].strip():
+                return True
+        for t in ctx.topics_in(m.end, m.end + 2):
+            if not ctx.text[m.end : t.start].strip():
+                return True
+    before = ctx.text[max(0, m.start - 12) : m.start].split()[-1:]
+    if not before or before[0].lower() not in _QUANTIFIERS:
+        return False
+    for t in ctx.topics_in(m.end, m.end + 2):
+        if t.strong and not ctx.text[m.end : t.start].strip():
+            return True
+    return False
 
 
 def previous_subject(ctx: Context, sentence: Sentence) -> Mention | None:

@@ -16,7 +16,11 @@ _ANAPHOR_AFTER = re.compile(
     re.IGNORECASE,
 )
 _ANAPHOR_BEFORE = re.compile(
-    r"\b(?:such|this|that|these|the)\s+(?:an?\s+)?(idea|plan|proposal|offer|demand|meeting|summit|deal|request|condition|step|option)s?\b",
+    r"\b(?:such|this|that|these|those|the)\s+(?:an?\s+)?(idea|plan|proposal|offer|demand|meeting|summit|deal|request|condition|step|option|measure)s?\b",
+    re.IGNORECASE,
+)
+_EXPLAINED = re.compile(
+    r"\s+(?:under which|in which|whereby|by which|that (?:would|will)|which (?:would|will))\b",
     re.IGNORECASE,
 )
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
@@ -106,6 +110,15 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
                 break
         return chosen
     if first is not None:
+        if _EXPLAINED.match(ctx.text, first.end):
+            # "approved a deal under which Hamas would free 50 hostages": what the deal does
+            explained = [
+                t for t in ctx.topics_in(first.end, clause[1])
+                if t.strong and (allowed is None or t.topic in allowed)
+            ]  # fmt: skip
+            head = _first_topic(ctx, explained)
+            if head is not None:
+                return [head]
         return [first]
     start = clause[0]
     if floor is not None and floor > clause[0] and not _relative(ctx.text, clause[0], floor):
