@@ -29,7 +29,7 @@ from monitor.claims.holders import (
 from monitor.claims.keywords import padded_form
 from monitor.claims.mentions import Mention, main_pair, raw_mentions, resolve
 from monitor.claims.model import Claim, ClaimKind
-from monitor.claims.pack import RulesPack
+from monitor.claims.pack import RulesPack, norm_alias
 from monitor.claims.reading import (
     Context,
     Cue,
@@ -85,6 +85,42 @@ def people_meetings(text: str, mentions: list[Mention], form: str | None = None)
     return hits
 
 
+_QUANTIFIERS = frozenset(["any", "no", "every", "each", "another", "further", "more"])
+_PEOPLE_RETURNED = frozenset(["prisoner_exchange", "bodies_return", "children_return"])
+
+
+def _things_named(
+    text: str,
+    mentions: list[Mention],
+    cues: tuple[Cue, ...],
+    topics: tuple[TopicHit, ...],
+    pack: RulesPack,
+) -> list[Mention]:
+    """Names that only describe a thing named right after them are not who acts (marked as
+    objects): a capital before a deal or talks ("Under the Minsk agreement", "the Doha talks"),
+    a demonym after a quantifier before a topic ("had not received any Russian memorandum"), a
+    name before the people exchanged or returned ("Ukrainian prisoners arrived home")."""
+    after = {t.start: t.strong for t in topics}
+    nouns = {c.start for c in cues if c.rule.noun}
+    # "Ukrainian prisoners were freed": whose people they are, not who frees them
+    people = {t.start for t in topics if t.strong and t.topic in _PEOPLE_RETURNED}
+    out = mentions
+    for i, m in enumerate(mentions):
+        if m.form != "name" or m.obj or m.person or m.possessive or text[m.end : m.end + 1] != " ":
+            continue
+        nxt = m.end + 1
+        if nxt not in after and nxt not in nouns:
+            continue
+        place = norm_alias(text[m.start : m.end]) in pack.places
+        before = text[max(0, m.start - 12) : m.start].split()[-1:]
+        quantified = after.get(nxt, False) and bool(before) and before[0].lower() in _QUANTIFIERS
+        if place or quantified or nxt in people:
+            if out is mentions:
+                out = list(mentions)
+            out[i] = m._replace(obj=True)
+    return out
+
+
 def build_context(post: Post, pack: RulesPack) -> Context | None:
     """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
@@ -120,6 +156,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))
     if not topics:  # every claim needs a topic
         return None
+    mentions = _things_named(text, mentions, cues, topics, pack)
     pair = main_pair(mentions, pack)
     sentences = tuple(
         split_sentences(text, pack.markers.clause_break, pack.markers.clause_break_index, plain)

@@ -206,7 +206,22 @@ def holder_of(
         found = speaker_of(ctx, cue, sentence) or found
     if found is None and kind in _OUTCOMES:
         found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
+        if found is not None and _sides_without_them(ctx, cue, sentence, found):
+            found = None  # and the post has no two main actors to stand for the two sides
     return found, False
+
+
+def _sides_without_them(ctx: Context, cue: Cue, sentence: Sentence, found: Mention) -> bool:
+    """ "The two sides committed to a ceasefire, Qatar said at the time", in a post that names
+    nobody but Qatar: an account of two others, not Qatar's commitment. A speaker who opens the
+    report ("Ukraine's ombudsman said the two sides would ...") or a post that names another
+    actor leaves the speaker as one of the sides."""
+    if not any(
+        m.form == "group" and not m.code and not m.obj and m.start < found.start
+        for m in ctx.mentions_in(sentence.start, cue.start)
+    ):
+        return False
+    return all(m.code in ("", found.code) for m in ctx.mentions)
 
 
 def parties_of(

@@ -333,7 +333,9 @@ def _longest(spans: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str
 
 
 def _longest_hits(hits: list[Hit]) -> list[Hit]:
-    """At one start the longest match wins (then the earlier pattern); later overlaps are dropped."""
+    """At one start the longest match wins (then the earlier pattern); later overlaps are dropped.
+    Patterns matching exactly the same text all stay ("host another round": talks and mediation;
+    a pattern listed twice is dropped where the claims are merged)."""
     hits.sort(key=lambda h: (h[0], -h[1], h[2]))
     out: list[Hit] = []
     end = -1
@@ -341,4 +343,6 @@ def _longest_hits(hits: list[Hit]) -> list[Hit]:
         if hit[0] >= end:
             out.append(hit)
             end = hit[1]
+        elif hit[0] == out[-1][0] and hit[1] == end:
+            out.append(hit)
     return out

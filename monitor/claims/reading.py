@@ -22,7 +22,6 @@ _INFINITIVE_GAP = re.compile(r"\s+(?:\w+\s+)?to\s+$|\s*$", re.IGNORECASE)
 _SCOPE_BREAK = re.compile(r"\b(?:and|but|or|while|then|as)\b|[,;:]", re.IGNORECASE)
 _RELATIVE_CLAUSE = re.compile(r",\s+(?:which|whom)\s+", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
-_QUANTIFIERS = frozenset(["any", "no", "every", "each", "another", "further", "more"])
 _PUNCTUATION = re.compile(r"[,;:—–\"“”()]")
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
 _ADJECTIVES = frozenset(
@@ -259,7 +258,7 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     if relative is not None and "," not in ctx.text[relative.end() : cue.start]:
         since = relative.end()  # still inside the relative clause
     for m in reversed(ctx.mentions_in(since, cue.start)):
-        if not m.code or _in_relative_clause(ctx, m, cue, sentence) or _names_a_thing(ctx, m):
+        if not m.code or _in_relative_clause(ctx, m, cue, sentence):
             continue
         if (
             not m.obj
@@ -327,29 +326,6 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  #
 
 def _inside_name(mentions: tuple[Mention, ...], position: int) -> bool:
     return any(m.start < position < m.end for m in mentions if m.form == "name")
-
-
-def _names_a_thing(ctx: Context, m: Mention) -> bool:
-    """A name that only describes a thing named right after it: a capital before a deal or talks
-    ("the Doha deal"), a demonym after a quantifier ("had not received any Russian memorandum").
-    Neither is someone who acts next."""
-    if m.form != "name" or m.person or m.possessive:
-        return False
-    if norm_alias(ctx.text[m.start : m.end]) in ctx.pack.places:
-        # "Under the Doha deal, ...", "the Istanbul talks": a capital naming where, not who
-        for c in ctx.cues_in(m.end, m.end + 2):
-            if c.rule.noun and not ctx.text[m.end : c.start].strip():
-                return True
-        for t in ctx.topics_in(m.end, m.end + 2):
-            if not ctx.text[m.end : t.start].strip():
-                return True
-    before = ctx.text[max(0, m.start - 12) : m.start].split()[-1:]
-    if not before or before[0].lower() not in _QUANTIFIERS:
-        return False
-    for t in ctx.topics_in(m.end, m.end + 2):
-        if t.strong and not ctx.text[m.end : t.start].strip():
-            return True
-    return False
 
 
 def previous_subject(ctx: Context, sentence: Sentence) -> Mention | None:

@@ -101,8 +101,13 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
             return found
     if first is not None and first.strong:
         strong = [t for t in after if t.strong and t.start >= first.start]
+        if len(strong) > 1 and (strong[0].start, strong[0].end) == (strong[1].start, strong[1].end):
+            first = strong[0]  # twins: both are read below
         chosen = [strong[0]]
         for nxt in strong[1:]:
+            if (nxt.start, nxt.end) == (chosen[-1].start, chosen[-1].end):
+                chosen.append(nxt)  # one phrase, two topics: "host another round of talks"
+                continue
             gap = ctx.text[chosen[-1].end : nxt.start]
             if _LIST_GAP.match(gap) or _LONG_LIST_GAP.match(gap):
                 chosen.append(nxt)

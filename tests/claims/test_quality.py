@@ -32,6 +32,10 @@ OWN_DOCUMENTS = [
     "us-venezuela-swap",
     "serbia-kosovo-ohrid",
     "yemen-prisoner-swap",
+    "gaza-truce-hostages",
+    "us-mexico-canada-tariffs",
+    "ukraine-russia-1000-swap",
+    "pakistan-afghanistan-truce",
 ]
 
 

@@ -173,3 +173,140 @@ def test_claims_quote_their_sentence_and_name_their_rule(pack: RulesPack) -> Non
     assert claim.quote == "Ukraine has repeatedly called for a 30-day ceasefire."
     assert claim.span == (15, 68)
     assert claim.rule == "call-for"
+
+
+# Rules added for the four held-out documents of issue 4's second round (written in other words
+# than those documents, so each shows the rule, not the sentence it came from).
+
+
+def test_approving_a_deal_is_about_what_the_deal_does(pack: RulesPack) -> None:
+    """ "approved a deal under which X would free ... held hostage": agreements on prisoners (the
+    deal's content), not on children or on the weak word "deal"."""
+    claims = read(
+        pack,
+        "Serbia's government approved a deal under which Kosovo would free 40 people held hostage.",
+    )
+    assert triples(claims) == {
+        ("agreement", "SRB", "prisoner_exchange"),
+        ("agreement", "XKX", "prisoner_exchange"),
+    }
+
+
+def test_commitments_and_observing_a_truce_are_agreements(pack: RulesPack) -> None:
+    """ "pledged to respect the truce", "will abide by the ceasefire" commit; a call to respect
+    it does not, and "committed to Nato" (a name) is no new commitment."""
+    assert triples(read(pack, "Azerbaijan pledged to respect the truce along the border.")) == {
+        ("agreement", "AZE", "ceasefire")
+    }
+    assert triples(read(pack, "Eritrea will abide by the ceasefire, its minister said.")) == {
+        ("agreement", "ERI", "ceasefire")
+    }
+    called = read(pack, "The UN called on Eritrea to respect the ceasefire.")
+    assert triples(called) == {("demand", "UN", "ceasefire")}
+    assert read(pack, "Rutte insists Canada is still committed to Nato and its guarantees.") == []
+
+
+def test_aid_let_in_and_tariffs_suspended_are_agreements_when_still_to_come(
+    pack: RulesPack,
+) -> None:
+    """ "would allow food convoys into the camps", "would suspend the tariffs"."""
+    assert triples(read(pack, "Kenya said it would allow food convoys into the camps.")) == {
+        ("agreement", "KEN", "humanitarian_aid")
+    }
+    assert triples(read(pack, "India said it would suspend the tariffs on jute for 60 days.")) == {
+        ("agreement", "IND", "sanctions")
+    }
+
+
+def test_withdrawing_tariffs_is_no_troop_withdrawal(pack: RulesPack) -> None:
+    """ "urged Beijing to withdraw the tariffs" is a demand about sanctions."""
+    assert triples(read(pack, "The EU urged Beijing to withdraw the tariffs on brandy.")) == {
+        ("demand", "EU", "sanctions")
+    }
+
+
+def test_asking_someone_to_return_is_a_demand(pack: RulesPack) -> None:
+    """ "asked Azerbaijan to return the bodies": a demand by ARM, not an agreement."""
+    assert triples(
+        read(pack, "Armenia asked Azerbaijan to return the bodies of its soldiers.")
+    ) == {("demand", "ARM", "bodies_return")}
+
+
+def test_in_exchange_for_after_an_exchange_done_is_its_other_half(pack: RulesPack) -> None:
+    """ "freed 90 prisoners in exchange for the remains": one fulfilment, no demand; before
+    anything is done "in exchange for" is still a demand."""
+    assert triples(
+        read(pack, "Israel freed 90 prisoners in exchange for the remains of three hostages.")
+    ) == {("fulfilment", "ISR", "prisoner_exchange")}
+    offer = read(
+        pack, "Hamas is ready to free all hostages in exchange for a full Israeli withdrawal."
+    )
+    assert ("demand", "HAMAS", "troop_withdrawal") in triples(offer)
+
+
+def test_a_sentence_opening_participle_names_who_was_freed(pack: RulesPack) -> None:
+    """ "Freed Ukrainian prisoners of war arrived ...": neither "Freed" nor "arrived" is a
+    fulfilment by UKR (Ukrainian prisoners are the people freed, not who frees them)."""
+    assert read(pack, "Freed Ukrainian prisoners of war arrived in Chernihiv on Friday.") == []
+
+
+def test_an_offer_asked_for_by_a_demand_is_the_demands(pack: RulesPack) -> None:
+    """ "had not seen any Russian memorandum and urged Moscow to send it": a demand by UKR, no
+    proposal, and "any Russian memorandum" names a document, not who urges."""
+    claims = read(pack, "Kyiv has not seen any Russian memorandum and urged Moscow to send it.")
+    assert triples(claims) == {("demand", "UKR", "peace_terms")}
+
+
+def test_names_joined_to_an_object_are_objects(pack: RulesPack) -> None:
+    """ "..., and called on the United States and Europe to impose sanctions": Europe does not
+    call, and "States" is no reporting verb."""
+    claims = read(
+        pack,
+        "Kyiv said the attack showed why a truce was needed, and called on the United States "
+        "and Europe to impose sanctions.",
+    )
+    assert triples(claims) == {("demand", "UKR", "ceasefire"), ("demand", "UKR", "sanctions")}
+
+
+def test_a_name_in_the_object_and_claims_that_are_no_speakers(pack: RulesPack) -> None:
+    """ "they will not sign ..., and have dismissed Pakistani claims that their delegation
+    agreed": both rejections are Afghanistan's."""
+    claims = read(
+        pack,
+        "Afghan officials say they will not sign any document drafted in Islamabad, and have "
+        "dismissed Pakistani claims that their delegation agreed to a draft treaty.",
+    )
+    assert {c.actor for c in claims if c.kind == "rejection"} == {"AFG"}
+    assert "PAK" not in {c.actor for c in claims}
+
+
+def test_a_capital_naming_a_deal_is_a_venue(pack: RulesPack) -> None:
+    """ "Under the Doha deal, the two sides committed ..., Qatar said": Qatar is neither the
+    deal's owner nor one of the sides it speaks of."""
+    assert (
+        read(
+            pack,
+            "Under the Doha deal, the two sides committed to an immediate ceasefire, Qatar said.",
+        )
+        == []
+    )
+
+
+def test_offering_to_host_a_new_round_proposes_mediation_and_talks(pack: RulesPack) -> None:
+    """ "offered to host another round of talks": mediation and talks; "host the talks" (already
+    under way) is mediation only."""
+    assert triples(read(pack, "Egypt offered to host another round of talks in Cairo.")) == {
+        ("proposal", "EGY", "mediation"),
+        ("proposal", "EGY", "talks"),
+    }
+    assert triples(read(pack, "Oman offered to host the talks.")) == {
+        ("proposal", "OMN", "mediation")
+    }
+
+
+def test_once_it_has_been_done_is_not_done(pack: RulesPack) -> None:
+    """ "will hand over a memorandum once the exchange has been completed": no fulfilment."""
+    claims = read(
+        pack, "Russia will hand Ukraine a memorandum once the exchange has been completed."
+    )
+    assert triples(claims) == {("proposal", "RUS", "peace_terms")}
