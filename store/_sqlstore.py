@@ -92,6 +92,18 @@ class SQLEventStore(LogReader):
         """
         return False
 
+    _guesses_new_streams = False
+    """True when the backend implements `_insert_if_head_and_new`."""
+
+    def _insert_if_head_and_new(
+        self, rows: Sequence[Sequence[Any]], head_hash: str | None, new_streams: Sequence[str]
+    ) -> bool:
+        """`_insert_if_head`, also declining when any of `new_streams` already has an event.
+
+        Lets the fast path plan streams this process has not seen as new (version 0).
+        """
+        return False
+
     def _signal_appended(self, conn: Any) -> None:
         """Called inside the append transaction once rows were inserted."""
 
@@ -254,6 +266,15 @@ class SQLEventStore(LogReader):
         else:
             streams = list(dict.fromkeys(e.stream_id for e in events))
         known = self._versions.snapshot(streams)
+        new_streams: list[str] = []
+        if known is None and self._guesses_new_streams:
+            # Streams this process has not seen are planned as new; the backend declines if any
+            # of them has an event after all. (New streams are common: one per post.)
+            cached = self._versions.known(streams)
+            new_streams = [s for s in streams if s not in cached]
+            known = self._versions.snapshot([s for s in streams if s in cached])
+            if known is not None:
+                known[2].update(dict.fromkeys(new_streams, 0))
         if known is None:
             return None
         (head_position, head_hash), head_time, versions = known
@@ -272,7 +293,12 @@ class SQLEventStore(LogReader):
             )
         except ConcurrencyError:
             return None  # what we know may be stale: let the ordinary path decide
-        if not self._insert_if_head(rows, head_hash if head_position else None):
+        expected_hash = head_hash if head_position else None
+        if new_streams:
+            inserted = self._insert_if_head_and_new(rows, expected_hash, new_streams)
+        else:
+            inserted = self._insert_if_head(rows, expected_hash)
+        if not inserted:
             return None
         for row in rows:
             versions[row[1]] = row[2]

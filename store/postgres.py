@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import errors as pg_errors
 
 from store import schema
@@ -33,6 +34,7 @@ from store.errors import IntegrityError, StoreError, UnavailableError
 from store.lease import PostgresLeases
 from store.meta import MetaTable
 
+# Both also written in the append function of migration 4 (store/schema.py).
 APPEND_LOCK = 0x7061726C6579  # "parley": the advisory lock that serialises appends
 MIGRATE_LOCK = 0x7061726C6580  # serialises migrations across processes
 CHANNEL = "parley_events"
@@ -44,21 +46,13 @@ _INSERT_SQL = (
     "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::text[], "
     "%b::integer[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[])"
 )
-
-# All rows or none: nothing unless the head is still the one we know and none of the keys is in
-# the log. (Nothing else can conflict then: positions follow the head under the lock, and the
-# stream versions we planned from are exact while the head is unchanged. If something did, the
-# insert would fail as a whole.) So the COMMIT can go in the same round trip as the INSERT.
-_INSERT_IF_HEAD = (
-    _INSERT_SQL  # noqa: S608  (constant SQL; values go in as parameters)
-    + " WHERE (SELECT hash FROM events ORDER BY position DESC LIMIT 1) "
-    "IS NOT DISTINCT FROM %s::text "
-    "AND NOT EXISTS (SELECT FROM events WHERE idempotency_key = ANY(%b::text[]))"
+# The append planned on a remembered head, in one statement (migration 4, `store/schema.py`):
+# under the append lock, all rows or none, then NOTIFY; committed as the statement ends.
+_APPEND_IF_HEAD = (
+    "SELECT parley_append_if_head(%s::text, %b::text[], %b::bigint[], %b::text[], %b::bigint[], "
+    "%b::text[], %b::integer[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[])"
 )
-# Wakes followers only if the rows above went in (the last planned position exists).
-_NOTIFY_IF_INSERTED = (
-    f"SELECT pg_notify('{CHANNEL}', '') WHERE EXISTS (SELECT FROM events WHERE position = %s)"  # noqa: S608
-)
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
@@ -66,6 +60,7 @@ def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
 
 
 _WAIT_SLICE = 0.5
+log = structlog.get_logger("store")
 
 
 class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
@@ -111,23 +106,28 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
             cursor.executemany(self._sql(sql), rows)
 
     def _insert_if_head(self, rows: Sequence[Sequence[Any]], head_hash: str | None) -> bool:
-        """Insert `rows` only if the head is still `head_hash` and no key is in the log.
+        return self._insert_if_head_and_new(rows, head_hash, ())
 
-        BEGIN, the append lock, the conditional insert, the notification and COMMIT go to the
-        server in one round trip (pipeline mode); the server runs them in order, so the head is
-        checked under the lock. Returns False when nothing was inserted.
+    _guesses_new_streams = True
+
+    def _insert_if_head_and_new(
+        self, rows: Sequence[Sequence[Any]], head_hash: str | None, new_streams: Sequence[str]
+    ) -> bool:
+        """Insert `rows` only if the head is still `head_hash`, no key is in the log and none of
+        `new_streams` has an event yet; False, having written nothing, otherwise.
+
+        One statement in autocommit mode, so one round trip: `parley_append_if_head` takes the
+        append lock, checks, inserts and notifies inside the statement's own transaction, which
+        commits (releasing the lock) as the statement ends.
         """
         conn = self._conn()
-        columns = _columns(rows)
+        params = [head_hash, list(new_streams), *_columns(rows)]
         with self._guard("append"):
             try:
-                with conn.pipeline(), conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
-                    inserted = conn.execute(_INSERT_IF_HEAD, [*columns, head_hash, columns[6]])
-                    conn.execute(_NOTIFY_IF_INSERTED, [rows[-1][0]])
+                row = conn.execute(_APPEND_IF_HEAD, params, prepare=True).fetchone()
             except psycopg.IntegrityError:
                 return False  # rolled back as a whole; the ordinary append will decide
-        return bool(inserted.rowcount == len(rows))
+        return bool(row and row[0])
 
     def _insert_events(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
         conn.execute(_INSERT_SQL, _columns(rows))
@@ -138,11 +138,28 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
             with conn.transaction():
                 yield
             return
-        # Pipeline mode: BEGIN, the lock and the append's lookups go in one round trip. The
-        # server still runs them in order, so every lookup's snapshot is taken after the lock.
-        with conn.pipeline(), conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
-            yield
+        # Pipeline mode, with BEGIN and COMMIT sent as statements (psycopg's own transaction
+        # block would wait for BEGIN and again for COMMIT): BEGIN, the lock and whatever the body
+        # sends before it first reads a result go in one round trip; what it sends after that,
+        # with COMMIT, in a second. The server runs them in order, so every statement after the
+        # lock sees what was committed before the lock was granted, and the lock is held until
+        # the COMMIT. On any error the transaction is rolled back, nothing of it written.
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute(_LOCK_SQL, [APPEND_LOCK], prepare=True)
+                yield
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.info.transaction_status in (
+                psycopg.pq.TransactionStatus.INTRANS,
+                psycopg.pq.TransactionStatus.INERROR,
+            ):
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error as exc:  # the connection is gone: the server rolls back
+                    log.debug("store_rollback_failed", error=_one_line(exc))
+            raise
 
     def _query(self, sql: str, params: Any = ()) -> list[Any]:
         with self._guard("read"), self._conn().cursor(binary=True) as cursor:

@@ -12,6 +12,50 @@ Migration = tuple[int, tuple[str, ...]]
 SQLITE_TRIGGERS = ("events_reject_update", "events_reject_delete")
 POSTGRES_TRIGGERS = ("events_reject_update", "events_reject_delete", "events_reject_truncate")
 
+# Migration 4 (PostgreSQL): an append whose rows were planned before the append lock (from the
+# head this process remembers) in one statement, so one round trip, committed by the statement's
+# own implicit transaction. Under the append lock it checks that the head is still the planned
+# one, that none of the keys and none of the streams planned as new are in the log, and only then
+# inserts the rows and notifies followers; otherwise it writes nothing and returns false, and the
+# caller appends the ordinary way. The function is SECURITY INVOKER (the default): it has the
+# caller's rights, so a role granted only SELECT and INSERT on the log can call it, and nothing
+# more. Each statement in it takes a fresh snapshot (a volatile function in READ COMMITTED), so the
+# checks see everything committed before the lock was granted.
+_APPEND_IF_HEAD_FUNCTION = """CREATE OR REPLACE FUNCTION parley_append_if_head(
+    p_head_hash TEXT, p_new_streams TEXT[],
+    p_position BIGINT[], p_stream_id TEXT[], p_stream_version BIGINT[], p_event_type TEXT[],
+    p_schema_version INTEGER[], p_recorded_at TIMESTAMPTZ[], p_idempotency_key TEXT[],
+    p_data TEXT[], p_prev_hash TEXT[], p_hash TEXT[]
+) RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE
+-- Every check is an index probe. The plans of a function are cached for the session, and one
+-- made while the table's statistics were still those of a small table scanned the whole log for
+-- the keys at every call (seen: 1 ms per append on a log of 6,000 events).
+SET enable_seqscan = off
+AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(123563833845113);  -- store.postgres.APPEND_LOCK
+  IF (SELECT e.hash FROM events AS e ORDER BY e.position DESC LIMIT 1)
+       IS DISTINCT FROM p_head_hash THEN
+    RETURN FALSE;  -- another writer appended since
+  END IF;
+  IF EXISTS (SELECT FROM events AS e WHERE e.idempotency_key = ANY (p_idempotency_key)) THEN
+    RETURN FALSE;  -- a key is in the log already
+  END IF;
+  -- A stream with events has a version 1: one unique-index probe per stream planned as new.
+  IF cardinality(p_new_streams) > 0 AND EXISTS (
+       SELECT FROM unnest(p_new_streams) AS n (stream_id)
+       JOIN events AS e ON e.stream_id = n.stream_id AND e.stream_version = 1) THEN
+    RETURN FALSE;  -- a stream planned as new is not
+  END IF;
+  INSERT INTO events (position, stream_id, stream_version, event_type, schema_version,
+                      recorded_at, idempotency_key, data, prev_hash, hash)
+    SELECT * FROM unnest(p_position, p_stream_id, p_stream_version, p_event_type,
+                         p_schema_version, p_recorded_at, p_idempotency_key, p_data,
+                         p_prev_hash, p_hash);
+  PERFORM pg_notify('parley_events', '');  -- store.postgres.CHANNEL
+  RETURN TRUE;
+END $$"""
+
 SQLITE: tuple[Migration, ...] = (
     (
         1,
@@ -90,6 +134,9 @@ SQLITE: tuple[Migration, ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    # 4: nothing on SQLite (its one-event append is already one statement); the number is kept
+    # in step with PostgreSQL's migration 4, the one-statement append function.
+    (4, ()),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -175,6 +222,7 @@ POSTGRES: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    (4, (_APPEND_IF_HEAD_FUNCTION,)),
 )
 
 LATEST_VERSION = max(SQLITE[-1][0], POSTGRES[-1][0])
