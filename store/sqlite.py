@@ -110,7 +110,7 @@ class SQLiteEventStore(ProjectionStore, MetaTable, SQLiteLeases):
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _switch_to_wal(conn, self._busy_timeout)
             if str(mode).lower() != "wal":
                 raise UnavailableError(
                     f"{self.url_for_display}: cannot switch to WAL mode ({mode})"
@@ -249,6 +249,27 @@ class SQLiteEventStore(ProjectionStore, MetaTable, SQLiteLeases):
         """Close every connection and wake followers so they return."""
         super().close()
         self._signal.bump()
+
+
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> str:
+    """`PRAGMA journal_mode = WAL`, retried while the database is locked, for up to `timeout` s.
+
+    SQLite does not call the busy handler for this pragma: on a new file (still in rollback
+    mode) that another connection is writing, say creating the schema as it opens the same file
+    at the same moment, it fails at once with "database is locked". So it is retried here, as the
+    busy timeout would, with short sleeps.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _create_private_file(path: Path, display: str) -> None:

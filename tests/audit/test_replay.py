@@ -170,3 +170,38 @@ def test_replay_equals_views_kept_by_two_concurrent_daemons(db_url: str) -> None
         stop.set()
     assert compare_views(live=live, rebuilt=rebuilt) == []
     assert dump_views(live) == dump_views(rebuilt)
+
+
+def test_a_store_opening_a_new_sqlite_file_another_connection_is_writing_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """Two daemons opening one new SQLite file at once: the second's switch to WAL waits for the
+    first's write instead of failing at once with "database is locked" (SQLite does not call the
+    busy handler for that pragma; the concurrent-daemons test above failed so, now and then)."""
+    import sqlite3
+
+    path = tmp_path / "new.db"
+    path.touch(mode=0o600)
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    first.execute("BEGIN IMMEDIATE")  # writing, as a store creating the schema does
+    first.execute("CREATE TABLE early (x INTEGER)")
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with open_store(f"sqlite:///{path}") as store:
+                assert store.head().position == 0
+        except BaseException as exc:
+            errors.append(exc)
+
+    opener = threading.Thread(target=second)
+    opener.start()
+    opener.join(0.5)  # without the retry it has failed by now; with it, it is waiting on the lock
+    first.execute("COMMIT")
+    first.close()
+    opener.join(60)
+    assert not opener.is_alive()
+    assert errors == []
+    with open_store(f"sqlite:///{path}") as store:
+        assert store.head().position == 0
+        assert store.triggers()  # the schema was created after the wait
