@@ -52,6 +52,13 @@ _APPEND_IF_HEAD = (
     "SELECT parley_append_if_head(%s::text, %b::text[], %b::bigint[], %b::text[], %b::bigint[], "
     "%b::text[], %b::integer[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[])"
 )
+# The same for one event, its values sent as scalars: psycopg dumps a scalar for less than a
+# one-element list.
+_APPEND_ONE_IF_HEAD = (
+    "SELECT parley_append_if_head(%s::text, %b::text[], ARRAY[%b::bigint], ARRAY[%b::text], "
+    "ARRAY[%b::bigint], ARRAY[%b::text], ARRAY[%b::integer], ARRAY[%b::timestamptz], "
+    "ARRAY[%b::text], ARRAY[%b::text], ARRAY[%b::text], ARRAY[%b::text])"
+)
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 
 
@@ -121,10 +128,13 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
         commits (releasing the lock) as the statement ends.
         """
         conn = self._conn()
-        params = [head_hash, list(new_streams), *_columns(rows)]
+        if len(rows) == 1:
+            sql, params = _APPEND_ONE_IF_HEAD, [head_hash, list(new_streams), *rows[0]]
+        else:
+            sql, params = _APPEND_IF_HEAD, [head_hash, list(new_streams), *_columns(rows)]
         with self._guard("append"):
             try:
-                row = conn.execute(_APPEND_IF_HEAD, params, prepare=True).fetchone()
+                row = conn.execute(sql, params, prepare=True).fetchone()
             except psycopg.IntegrityError:
                 return False  # rolled back as a whole; the ordinary append will decide
         return bool(row and row[0])

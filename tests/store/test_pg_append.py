@@ -305,3 +305,44 @@ def test_both_paths_work_for_a_role_granted_only_select_and_insert_on_the_log(
         finally:
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE {role}")
+
+
+def test_writers_racing_on_shared_and_new_streams_keep_every_stream_exact(pg_url: str) -> None:
+    """Four store objects (four connections, four caches of what they wrote) append single
+    events and pairs to shared streams and to streams none has seen, all at once: every stream's
+    versions are 1..n, every event is there once, the chain verifies."""
+    stores = [open_store(pg_url) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(60):
+                shared = f"shared{i % 3}"
+                if i % 4 == 0:
+                    batch = [
+                        event(n * 1000 + i, stream=shared),
+                        event(n * 1000 + 500 + i, stream=f"new{n}-{i}"),
+                    ]
+                else:
+                    batch = [event(n * 1000 + i, stream=shared if i % 2 else f"new{n}-{i}")]
+                stores[n].append(batch)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    read = list(stores[0].read())
+    assert [e.position for e in read] == list(range(1, len(read) + 1))
+    assert len({e.idempotency_key for e in read}) == len(read) == 4 * (60 + 15)
+    by_stream: dict[str, list[int]] = {}
+    for e in read:
+        by_stream.setdefault(e.stream_id, []).append(e.stream_version)
+    for stream, versions in by_stream.items():
+        assert versions == list(range(1, len(versions) + 1)), stream
+    assert verify(stores[0]).ok
+    for store in stores:
+        store.close()
