@@ -161,7 +161,9 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     sentences = tuple(
         split_sentences(text, pack.markers.clause_break, pack.markers.clause_break_index, plain)
     )
-    resolved = tuple(resolve(text, mentions, pair, [(s.start, s.end) for s in sentences]))
+    resolved = tuple(
+        resolve(text, mentions, pair, [(s.start, s.end) for s in sentences], pack.actor_kinds)
+    )
     return Context(
         text=text,
         pack=pack,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from monitor.claims.pack import Markers, RulesPack
@@ -17,6 +18,7 @@ from monitor.claims.pack import Markers, RulesPack
 _POSSESSIVE_PRONOUNS = frozenset({"its", "their", "his", "her", "our", "my", "whose"})
 _OBJECT_PRONOUNS = frozenset({"him", "them", "us", "me"})
 _EITHER_PRONOUNS = frozenset({"it", "her", "you"})  # subject or object: look at the word before
+_GENERIC = {"state_noun": "state", "group_noun": "group"}
 _STATE_KINDS = frozenset({"state", "observer", "group", "other"})
 # Mentions are built with tuple.__new__ (positional, in field order): a NamedTuple's own __new__
 # is a Python function, and with keywords it costs twice as much (a post makes dozens).
@@ -153,6 +155,14 @@ def raw_mentions(
             )
         elif "g" in tags:
             found.append(_new(Mention, (s, e, "", "group", False, False, is_object(text, s, pack))))
+        elif "s" in tags or "r" in tags:  # "the government", "the rebels": resolved below
+            form = "state_noun" if "s" in tags else "group_noun"
+            found.append(
+                _new(
+                    Mention,
+                    (s, e, "", form, False, _possessive_after(text, e), is_object(text, s, pack)),
+                )
+            )
         elif "p" in tags and _pronoun_case(spelling):
             found.append(
                 _new(
@@ -220,15 +230,30 @@ def _first_subject(
     return ""
 
 
-def resolve(
-    text: str, mentions: list[Mention], pair: tuple[str, ...], sentences: list[tuple[int, int]]
+def resolve(  # noqa: PLR0912  (one branch per form of mention)
+    text: str,
+    mentions: list[Mention],
+    pair: tuple[str, ...],
+    sentences: list[tuple[int, int]],
+    kinds: Mapping[str, str] | None = None,
 ) -> list[Mention]:
     """Give each pronoun, "who" and group mention the code it points to ("" when unknown).
 
     A pronoun points to the nearest actor named before it in its sentence who is not an object
     (a person for "he"/"she"); failing that, to the subject (the first such actor) of the
-    sentences before it, nearest first.
+    sentences before it, nearest first. "The government" is the one state the post names (not as
+    an object), "the rebels" or "the group" the one armed group it names (`kinds`: code -> actor
+    kind); with none or several, nobody.
     """
+    named: dict[str, set[str]] = {"state": set(), "group": set()}
+    if kinds is not None and any(m.form in _GENERIC for m in mentions):
+        for m in mentions:
+            if m.form == "name" and not m.person and not m.obj:  # "in Doha" is no candidate
+                named.get(kinds.get(m.code, ""), set()).add(m.code)
+    only = {
+        form: next(iter(named[kind])) if len(named[kind]) == 1 else ""
+        for form, kind in _GENERIC.items()
+    }
     out: list[Mention] = []
     out_starts: list[int] = []
     previous: Mention | None = None
@@ -245,6 +270,8 @@ def resolve(
         code = m.code
         if m.form == "group":
             code = pair[0] if len(pair) == 2 else ""  # "both sides" needs two known sides
+        elif m.form in _GENERIC:
+            code = only[m.form]
         elif m.form == "who":
             gap = text[previous.end : m.start] if previous else "x"
             code = previous.code if previous and gap.strip(" ,") == "" else ""

@@ -75,6 +75,7 @@ class RulesPack:
     markers: Markers
     sources: tuple[str, ...]
     places: frozenset[str] = frozenset()  # normalised aliases that are capitals: venues too
+    actor_kinds: Mapping[str, str] = field(default_factory=dict)  # code -> kind
 
 
 def norm_alias(text: str) -> str:
@@ -213,6 +214,10 @@ def load_pack(
     literals = dict.fromkeys(info, "a")
     for phrase in raw.markers["group"]:
         literals[norm_alias(phrase)] = literals.get(norm_alias(phrase), "") + "g"
+    for phrase in raw.markers["state_nouns"]:
+        literals[norm_alias(phrase)] = literals.get(norm_alias(phrase), "") + "s"
+    for phrase in raw.markers["group_nouns"]:
+        literals[norm_alias(phrase)] = literals.get(norm_alias(phrase), "") + "r"
     for word in [*raw.markers["pronouns_person"], *raw.markers["pronouns_any"]]:
         literals[norm_alias(word)] = literals.get(norm_alias(word), "") + "p"
     index = KeywordIndex(literals, [c.match for c in raw.cues], topic_sources)
@@ -227,4 +232,5 @@ def load_pack(
         markers=_compile_markers(raw.markers),
         sources=tuple(raw.sources),
         places=frozenset(norm_alias(p) for entry in raw.actors for p in entry.places),
+        actor_kinds={code: actor.kind for code, actor in actors.items()},
     )

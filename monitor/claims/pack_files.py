@@ -49,6 +49,8 @@ MARKERS = (
     "prepositions",
     "object_verbs",
     "group",
+    "state_nouns",
+    "group_nouns",
     "pronouns_person",
     "pronouns_any",
     "clause_breaks",

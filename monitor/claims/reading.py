@@ -190,6 +190,15 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
     raw = ctx.text[max(0, cue.start - 30) : cue.start].split()
     words = [w.lower() for w in raw]
     dets = ctx.pack.markers.determiners
+    if len(words) > 1 and words[-2] in dets:
+        for m in ctx.mentions_in(cue.start - 30, cue.start):
+            if (
+                m.form in ("state_noun", "group_noun")
+                and not m.possessive
+                and m.end <= cue.start
+                and not ctx.text[m.end : cue.start].strip()
+            ):
+                return False  # "the rebels rejected": a description of who acts, then its verb
     if not words:
         return False
     if words[-1] in dets or " ".join(words[-2:]) in dets:

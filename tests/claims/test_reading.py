@@ -310,3 +310,21 @@ def test_once_it_has_been_done_is_not_done(pack: RulesPack) -> None:
         pack, "Russia will hand Ukraine a memorandum once the exchange has been completed."
     )
     assert triples(claims) == {("proposal", "RUS", "peace_terms")}
+
+
+def test_the_government_and_the_rebels_are_the_posts_one_state_and_one_group(
+    pack: RulesPack,
+) -> None:
+    """ "The rebels rejected the truce" is the M23's rejection when the post names Congo and the
+    M23; with two armed groups named, "the rebels" is nobody."""
+    claims = read(
+        pack,
+        "Congo and the M23 met in Doha on Monday.",
+        "The rebels rejected the truce, and the government called for a new ceasefire.",
+    )
+    assert triples(claims) >= {("rejection", "M23", "ceasefire"), ("demand", "COD", "ceasefire")}
+    two_groups = read(
+        pack, "The M23 and the RSF issued statements.", "The rebels rejected the truce."
+    )
+    assert ("rejection", "M23", "ceasefire") not in triples(two_groups)
+    assert ("rejection", "RSF", "ceasefire") not in triples(two_groups)
