@@ -100,21 +100,30 @@ def _things_named(
     objects): a capital before a deal or talks ("Under the Minsk agreement", "the Doha talks"),
     a demonym after a quantifier before a topic ("had not received any Russian memorandum"), a
     name before the people exchanged or returned ("Ukrainian prisoners arrived home")."""
-    after = {t.start: t.strong for t in topics}
-    nouns = {c.start for c in cues if c.rule.noun}
-    # "Ukrainian prisoners were freed": whose people they are, not who frees them
-    people = {t.start for t in topics if t.strong and t.topic in _PEOPLE_RETURNED}
+    topic_starts = [t.start for t in topics]
+    cue_starts = [c.start for c in cues]
     out = mentions
     for i, m in enumerate(mentions):
         if m.form != "name" or m.obj or m.person or m.possessive or text[m.end : m.end + 1] != " ":
             continue
         nxt = m.end + 1
-        if nxt not in after and nxt not in nouns:
-            continue
+        k = bisect_left(topic_starts, nxt)
+        topic = topics[k] if k < len(topics) and topic_starts[k] == nxt else None
+        if topic is None:
+            k = bisect_left(cue_starts, nxt)
+            if not (k < len(cues) and cue_starts[k] == nxt and cues[k].rule.noun):
+                continue
+        # "Ukrainian prisoners were freed": whose people they are, not who frees them
+        people = topic is not None and topic.strong and topic.topic in _PEOPLE_RETURNED
         place = norm_alias(text[m.start : m.end]) in pack.places
         before = text[max(0, m.start - 12) : m.start].split()[-1:]
-        quantified = after.get(nxt, False) and bool(before) and before[0].lower() in _QUANTIFIERS
-        if place or quantified or nxt in people:
+        quantified = (
+            topic is not None
+            and topic.strong
+            and bool(before)
+            and before[0].lower() in _QUANTIFIERS
+        )
+        if place or quantified or people:
             if out is mentions:
                 out = list(mentions)
             out[i] = m._replace(obj=True)

@@ -125,6 +125,7 @@ def raw_mentions(
     """Name, pronoun and group mentions in text order (pronouns not yet resolved)."""
     found: list[Mention] = []
     exact_case = pack.exact_case
+    last_object = -1  # where the last name that is an object ends
     for s, e, key, tags in literal_hits:
         spelling = text[s:e]
         if (
@@ -139,20 +140,17 @@ def raw_mentions(
             exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())
         ):
             code, person = pack.alias_info[key]
-            found.append(
-                _new(
-                    Mention,
-                    (
-                        s,
-                        e,
-                        code,
-                        "name",
-                        person,
-                        _possessive_after(text, e),
-                        is_object(text, s, pack),
-                    ),
-                )
+            obj = is_object(text, s, pack) or (
+                # "called on the United States and Europe": a name joined to an object by
+                # "and"/"or" is an object too (not after "by": "put forward by Qatar and Egypt")
+                last_object >= 0
+                and " ".join(text[last_object:s].lower().split()) in _AND_OR
+                and not _after_by(text, found)
             )
+            found.append(
+                _new(Mention, (s, e, code, "name", person, _possessive_after(text, e), obj))
+            )
+            last_object = e if obj else -1
         elif "g" in tags:
             found.append(_new(Mention, (s, e, "", "group", False, False, is_object(text, s, pack))))
         elif "s" in tags or "r" in tags:  # "the government", "the rebels": resolved below
@@ -179,7 +177,6 @@ def raw_mentions(
                     ),
                 )
             )
-    _coordinated_objects(text, found)
     return found
 
 
@@ -187,22 +184,21 @@ _AFTER_BY = re.compile(r"\bby\s+(?:the\s+)?$", re.IGNORECASE)
 _AND_OR = frozenset({"and", "or", "and the", "or the"})
 
 
-def _coordinated_objects(text: str, found: list[Mention]) -> None:
-    """A name joined by "and"/"or" to an object name is an object too: "called on the United
-    States and Europe to impose sanctions" (Europe does not call)."""
-    previous: Mention | None = None
-    for i, mention in enumerate(found):
-        if mention.form != "name":
-            continue
-        if (
-            previous is not None
-            and previous.obj
-            and not mention.obj
-            and " ".join(text[previous.end : mention.start].lower().split()) in _AND_OR
-            and not _AFTER_BY.search(text, max(0, previous.start - 8), previous.start)
-        ):  # "put forward by Qatar and Egypt": who acts, in the passive
-            found[i] = mention._replace(obj=True)
-        previous = found[i]
+def _after_by(text: str, found: list[Mention]) -> bool:
+    """The last name found follows "by" (a passive's agent: who acts)."""
+    last = next(m for m in reversed(found) if m.form == "name")
+    return _AFTER_BY.search(text, max(0, last.start - 8), last.start) is not None
+
+
+def _only_named(mentions: list[Mention], kinds: Mapping[str, str]) -> dict[str, str]:
+    """The one state and the one armed group a post names (not as objects), or ""."""
+    named: dict[str, set[str]] = {"state": set(), "group": set()}
+    for m in mentions:
+        if m.form == "name" and not m.person and not m.obj:  # "in Doha" is no candidate
+            named.get(kinds.get(m.code, ""), set()).add(m.code)
+    return {
+        form: next(iter(named[k])) if len(named[k]) == 1 else "" for form, k in _GENERIC.items()
+    }
 
 
 def main_pair(mentions: list[Mention], pack: RulesPack) -> tuple[str, ...]:
@@ -245,15 +241,7 @@ def resolve(  # noqa: PLR0912  (one branch per form of mention)
     an object), "the rebels" or "the group" the one armed group it names (`kinds`: code -> actor
     kind); with none or several, nobody.
     """
-    named: dict[str, set[str]] = {"state": set(), "group": set()}
-    if kinds is not None and any(m.form in _GENERIC for m in mentions):
-        for m in mentions:
-            if m.form == "name" and not m.person and not m.obj:  # "in Doha" is no candidate
-                named.get(kinds.get(m.code, ""), set()).add(m.code)
-    only = {
-        form: next(iter(named[kind])) if len(named[kind]) == 1 else ""
-        for form, kind in _GENERIC.items()
-    }
+    only: dict[str, str] | None = None  # computed at the first "the government" or "the rebels"
     out: list[Mention] = []
     out_starts: list[int] = []
     previous: Mention | None = None
@@ -271,6 +259,8 @@ def resolve(  # noqa: PLR0912  (one branch per form of mention)
         if m.form == "group":
             code = pair[0] if len(pair) == 2 else ""  # "both sides" needs two known sides
         elif m.form in _GENERIC:
+            if only is None:
+                only = _only_named(mentions, kinds or {})
             code = only[m.form]
         elif m.form == "who":
             gap = text[previous.end : m.start] if previous else "x"

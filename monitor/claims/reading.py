@@ -309,7 +309,9 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  #
         markers.speech, ctx.text, ctx.form, sentence.start, sentence.end
     )
     for verb in verbs:
-        if verb.start() <= cue.start < verb.end() or _inside_name(in_sentence, verb.start()):
+        if verb.start() <= cue.start < verb.end() or (
+            ctx.text[verb.start()].isupper() and _inside_name(in_sentence, verb.start())
+        ):
             continue  # the cue itself; "States" in "the United States" says nothing
         for m in reversed(in_sentence):
             if m.end <= verb.start() and m.code:
