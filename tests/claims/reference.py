@@ -154,6 +154,25 @@ def is_object(text: str, start: int, pack: Any) -> bool:
     )
 
 
+_JOINED = frozenset({"and", "or", "and the", "or the"})
+_BY_BEFORE = re.compile(r"\bby\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def name_objects(text: str, names: list[tuple[int, int]], pack: Any) -> list[bool]:
+    """Whether each name (start, end, in text order) is an object: `is_object`, or joined by
+    "and"/"or" to a name just before it that is an object and does not follow "by" (a rule of
+    issue 4's second round, written plainly)."""
+    flags: list[bool] = []
+    for i, (start, _end) in enumerate(names):
+        flag = is_object(text, start, pack)
+        if not flag and i > 0 and flags[i - 1]:
+            p_start, p_end = names[i - 1]
+            gap = " ".join(text[p_end:start].lower().split())
+            flag = gap in _JOINED and not _BY_BEFORE.search(text[max(0, p_start - 8) : p_start])
+        flags.append(flag)
+    return flags
+
+
 _NUMWORD = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
     r"|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"

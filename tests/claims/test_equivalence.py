@@ -1,7 +1,8 @@
 """The faster extraction code gives exactly what the code before the speed work gave, on any
 text: word forms, sentence and clause splits, the object test of names, the automaton's longer
 stems, the word-start gates in front of regexes and the count regex's look-ahead. The references
-are in `tests/claims/reference.py` (the code of commit 475087a)."""
+are in `tests/claims/reference.py` (the code of commit 475087a, and the plain form of the
+names-joined-to-objects rule of issue 4's second round)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from monitor.claims import RulesPack, attrs, keywords, load_pack
 from monitor.claims.keywords import WordStartGate, padded_form, word_form
-from monitor.claims.mentions import is_object
+from monitor.claims.mentions import is_object, raw_mentions
 from monitor.claims.segment import split_sentences
 from tests.claims import reference
 
@@ -99,6 +100,23 @@ def test_is_object_is_the_reference(pack: RulesPack, text: str) -> None:
     """The remembered word classes give the reference's answer at every word start."""
     for m in re.finditer(r"\b\w", text):
         assert is_object(text, m.start(), pack) == reference.is_object(text, m.start(), pack)
+
+
+JOINED_PIECES = ["Russia", "Ukraine", "Europe", "the United States", "Qatar", "Egypt", "and", "or",
+                 "the", "by", "on", "called on", "urged", "with", "said", ",", ".", "put forward by",
+                 "Kyiv's", "talks", "between", "States", "he", "\n"]  # fmt: skip
+joined_texts = st.lists(st.sampled_from(JOINED_PIECES), max_size=30).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(joined_texts, texts))
+def test_names_joined_to_objects_are_the_plain_rule(pack: RulesPack, text: str) -> None:
+    """The object flags of names (`is_object`, and "and"/"or" after an object name, marked inside
+    the mention loop) are those of the plain rule in the reference."""
+    alias_hits, _cues, _topics = pack.index.scan(text)
+    names = [(m.start, m.end) for m in raw_mentions(text, alias_hits, pack) if m.form == "name"]
+    flags = [m.obj for m in raw_mentions(text, alias_hits, pack) if m.form == "name"]
+    assert flags == reference.name_objects(text, names, pack)
 
 
 @settings(max_examples=300, deadline=None)
