@@ -95,6 +95,11 @@ class SQLEventStore(LogReader):
     _guesses_new_streams = False
     """True when the backend implements `_insert_if_head_and_new`."""
 
+    _look_up_every_stream = False
+    """True: the ordinary append looks up every stream's version in the same round trip as the
+    head, instead of trusting the remembered versions when the head proves them current and
+    looking them up again when it does not."""
+
     def _insert_if_head_and_new(
         self, rows: Sequence[Sequence[Any]], head_hash: str | None, new_streams: Sequence[str]
     ) -> bool:
@@ -337,7 +342,9 @@ class SQLEventStore(LogReader):
             )
             for chunk in key_chunks[1:]
         ]
-        cached = self._versions.known(streams)
+        # A backend where another round trip costs more than an index seek per stream looks
+        # every stream up with the rest; the others trust what they remember when it holds.
+        cached = set() if self._look_up_every_stream else self._versions.known(streams)
         stream_cursors = self._version_lookups(conn, [s for s in streams if s not in cached])
         head = None
         existing: dict[str, int] = {}

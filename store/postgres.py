@@ -116,6 +116,9 @@ class PostgresEventStore(ProjectionStore, MetaTable, PostgresLeases):
         return self._insert_if_head_and_new(rows, head_hash, ())
 
     _guesses_new_streams = True
+    # The ordinary append mostly runs because another writer moved the head, and then what this
+    # process remembers is stale: looking it up at once saves a round trip.
+    _look_up_every_stream = True
 
     def _insert_if_head_and_new(
         self, rows: Sequence[Sequence[Any]], head_hash: str | None, new_streams: Sequence[str]
