@@ -48,6 +48,7 @@ MIN_EVENTS = 1_000
 """A read shorter than this is folded in-process (starting workers costs more than it saves)."""
 
 ENV = "PARLEY_EXTRACT_WORKERS"
+_PRELOAD = ("monitor.views.parallel", "monitor.claims", "monitor.posts")
 
 ClaimRow = tuple[Any, ...]
 _POOL_FAILURES = (BrokenProcessPool, OSError, RuntimeError, EOFError)
@@ -170,7 +171,13 @@ class ExtractPool:
         yield from self._ahead(_chain(head, source))
 
     def _ahead(self, source: Iterator[RecordedEvent]) -> Iterator[RecordedEvent]:
-        executor = self._pool()
+        try:
+            executor = self._pool()
+        except _POOL_FAILURES as exc:  # no process, pipe or semaphore to be had: read here
+            log.warning("extract_workers_failed", error=str(exc) or type(exc).__name__)
+            self.workers = 0
+            yield from source
+            return
         pending: deque[tuple[list[RecordedEvent], Future[list[list[ClaimRow]]] | None]] = deque()
         limit = AHEAD * self.workers
 
@@ -228,6 +235,10 @@ class ExtractPool:
         with self._lock:
             if self._executor is None:
                 context = multiprocessing.get_context("forkserver")
+                # The fork server imports what the workers run once, as it starts, and every
+                # worker is forked from it with those modules in place: no worker imports them
+                # again from disk (quicker to start, and the same code in every worker).
+                context.set_forkserver_preload(["__main__", *_PRELOAD])
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=context,

@@ -178,3 +178,24 @@ def test_workers_failing_hand_over_every_event_in_order(
     assert pool.workers == 0
     assert failing.shut
     assert 0 < read_ahead <= 12 if good else read_ahead == 0
+
+
+def test_a_pool_that_cannot_be_made_leaves_the_reading_to_the_fold(
+    sqlite_url: str, shared_dir: Path, pack, monkeypatch: pytest.MonkeyPatch
+):  # type: ignore[no-untyped-def]
+    """No process, pipe or semaphore to be had when the pool is made: every event still comes,
+    once and in order, none read ahead, and the pool says it reads in-process from then on."""
+    pool = ExtractPool(pack, 2, chunk=4, min_events=1)
+
+    def cannot(self):  # type: ignore[no-untyped-def]
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(ExtractPool, "_pool", cannot)
+    with open_store(sqlite_url) as store:
+        store.append(new_events(_log(shared_dir)))
+        positions = []
+        for event in pool.prefetch(store.read(1)):
+            positions.append(event.position)
+            assert pool.claims_for(event) is None
+        assert positions == list(range(1, store.head().position + 1))
+    assert pool.workers == 0
