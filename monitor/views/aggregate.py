@@ -10,12 +10,11 @@ out recomputes `agg` from `settled` and the live mentions. Every aggregate opera
 from __future__ import annotations
 
 import bisect
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
-from monitor.views.firmness import ACT, READY, add_statement, statement
+from monitor.views.firmness import ACT, READY, statement
 from monitor.views.mentions import Mention
 
 Agg = dict[str, Any]
@@ -45,17 +44,35 @@ def _value_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:
+def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:  # noqa: PLR0912 (inlined)
     """Count a mention: how firm, first and last seen (with their quotes), latest value of each
-    attribute, provenance."""
+    attribute, provenance.
+
+    Every mention is counted twice (as it comes, and again into `settled` when its post leaves
+    the revision window), so this is the fold's innermost step: `add_statement` and the common
+    case of `add_recent` are written out here, with the same results.
+    """
     agg["n"] += 1
     firm = m.get("firm", ACT)
     if firm == ACT:
         agg["acts"] += 1
     elif firm == READY:
         agg["ready"] += 1
-    add_statement(agg["said"], m.get("said") or statement(m["quote"]))
-    t, pos = m["t"], m["pos"]
+    digest = m.get("said") or statement(m["quote"])
+    said = agg["said"]
+    if len(said) < 2:  # add_statement: the two smallest distinct digests, sorted
+        if digest not in said:
+            said.append(digest)
+            if len(said) == 2 and said[0] > digest:
+                said.reverse()
+    elif digest < said[1] and digest != said[0]:
+        if digest < said[0]:
+            said[1] = said[0]
+            said[0] = digest
+        else:
+            said[1] = digest
+    t = m["t"]
+    pos = m["pos"]
     stamp = [t, pos, m["quote"], m["actor"]]
     first = agg["first"]
     if first is None or stamp < first:
@@ -63,17 +80,32 @@ def add_base(agg: Agg, m: Mention, *, with_attrs: bool = True) -> None:
     last = agg["last"]
     if last is None or stamp > last:
         agg["last"] = stamp
-    if with_attrs and m["attrs"]:
-        attrs = agg["attrs"]
-        for key, value in m["attrs"].items():
-            cur = attrs.get(key)
-            if (
-                cur is None
-                or (t, pos) > (cur[0], cur[1])
-                or ((t, pos) == (cur[0], cur[1]) and _value_key(value) > _value_key(cur[2]))
-            ):
-                attrs[key] = [t, pos, value]
-    add_recent(agg, m)
+    if with_attrs:
+        values = m["attrs"]
+        if values:
+            attrs = agg["attrs"]
+            for key, value in values.items():
+                cur = attrs.get(key)
+                if (
+                    cur is None
+                    or t > cur[0]
+                    or (t == cur[0] and pos > cur[1])
+                    or (t == cur[0] and pos == cur[1] and _value_key(value) > _value_key(cur[2]))
+                ):
+                    attrs[key] = [t, pos, value]
+    recent = agg["recent"]
+    entry = [pos, m["source"], m["post_id"]]
+    if not recent or entry > recent[-1]:  # the usual case: newer than every one kept
+        recent.append(entry)
+        if len(recent) > PROVENANCE_CAP:
+            del recent[0]
+    else:
+        _insert_recent(recent, entry)
+
+
+def add_response(agg: Agg, m: Mention) -> None:
+    """`add_base` without attributes: what a response bucket keeps."""
+    add_base(agg, m, with_attrs=False)
 
 
 def add_recent(agg: Agg, m: Mention) -> None:
@@ -82,12 +114,19 @@ def add_recent(agg: Agg, m: Mention) -> None:
     recent = agg["recent"]
     if not recent or entry > recent[-1]:  # the usual case: newer than every one kept
         recent.append(entry)
-    elif len(recent) >= PROVENANCE_CAP and entry <= recent[0]:
-        return  # older than every one kept (or the oldest itself): it would not stay
-    elif entry not in recent:
-        bisect.insort(recent, entry)
+        if len(recent) > PROVENANCE_CAP:
+            del recent[0]
     else:
+        _insert_recent(recent, entry)
+
+
+def _insert_recent(recent: list[list[Any]], entry: list[Any]) -> None:
+    """`add_recent` for an entry not newer than every one kept."""
+    if len(recent) >= PROVENANCE_CAP and entry <= recent[0]:
+        return  # older than every one kept (or the oldest itself): it would not stay
+    if entry in recent:
         return
+    bisect.insort(recent, entry)
     if len(recent) > PROVENANCE_CAP:
         del recent[0]
 
@@ -105,10 +144,27 @@ def bucket_add(bucket: Bucket, live_key: str, m: Mention, add: AddFn) -> None:
 
 def bucket_recompute(bucket: Bucket, add: AddFn) -> None:
     """Rebuild `agg` from `settled` and the live mentions (after a mention was taken out or changed)."""
-    agg = copy.deepcopy(bucket["settled"])
+    agg = copy_agg(bucket["settled"])
     for _, m in sorted(bucket["live"].items()):
         add(agg, m)
     bucket["agg"] = agg
+
+
+def copy_agg(agg: Agg) -> Agg:
+    """A copy of an aggregate that adding to leaves `agg` as it is.
+
+    Adding changes in place only the counters, `said`, `recent`, `attrs` and `fulfilled`: those
+    are copied; every other value (the stamps, attribute entries, party lists) is only ever
+    replaced, so it is shared. The JSON of the copy is the JSON of `agg`.
+    """
+    out = dict(agg)
+    out["said"] = [*agg["said"]]
+    out["recent"] = [*agg["recent"]]
+    out["attrs"] = dict(agg["attrs"])
+    fulfilled = agg.get("fulfilled")
+    if fulfilled is not None:
+        out["fulfilled"] = dict(fulfilled)
+    return out
 
 
 def bucket_remove(bucket: Bucket, live_key: str, add: AddFn) -> None:

@@ -8,6 +8,7 @@ however many weeks of exchanges it agreed). Rebuilt from the state on load, neve
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations
 
 Parties = tuple[str, ...]
@@ -18,11 +19,14 @@ _MAX_ENUMERATED = 6  # beyond this many parties, walk the sets instead of enumer
 class ExchangeIndex:
     """Exchange row keys by (topic, sorted parties)."""
 
-    __slots__ = ("_rows", "_sets")
+    __slots__ = ("_rows", "_sets", "_supersets")
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, Parties], set[str]] = {}
         self._sets: dict[tuple[str, str], set[Parties]] = {}
+        # the larger party sets that contain a party set, as last worked out (cleared when a
+        # party set is first seen: the sets only grow, and a new one is rare after the start)
+        self._supersets: dict[tuple[str, Parties], tuple[Parties, ...]] = {}
 
     def add(self, topic: str, parties: Parties, key: str) -> None:
         """Index row `key` under its current parties."""
@@ -30,7 +34,10 @@ class ExchangeIndex:
             return
         self._rows.setdefault((topic, parties), set()).add(key)
         for party in parties:
-            self._sets.setdefault((topic, party), set()).add(parties)
+            sets = self._sets.setdefault((topic, party), set())
+            if parties not in sets:
+                sets.add(parties)
+                self._supersets.clear()
 
     def remove(self, topic: str, parties: Parties, key: str) -> None:
         """Forget row `key` under `parties` (a row gone, or whose parties changed)."""
@@ -42,20 +49,44 @@ class ExchangeIndex:
 
     def candidates(self, topic: str, parties: Parties) -> set[str]:
         """Every row of `topic` whose parties contain `parties` or are contained in them."""
-        wanted = set(parties)
         found: set[str] = set()
+        rows = self._rows
         if len(parties) <= _MAX_ENUMERATED:
-            for size in range(1, len(parties) + 1):
-                for subset in combinations(parties, size):
-                    found |= self._rows.get((topic, subset), set())
-            sets = self._sets.get((topic, parties[0]), set()) if parties else set()
-            for other in sets:
-                if len(other) > len(parties) and wanted.issubset(other):
-                    found |= self._rows.get((topic, other), set())
+            for subset in _subsets(parties):
+                keys = rows.get((topic, subset))
+                if keys:
+                    found |= keys
+            for other in self._larger(topic, parties):
+                keys = rows.get((topic, other))
+                if keys:
+                    found |= keys
             return found
+        wanted = set(parties)
         for party in parties:
             for other in self._sets.get((topic, party), set()):
                 mine = set(other)
                 if mine <= wanted or wanted <= mine:
-                    found |= self._rows.get((topic, other), set())
+                    found |= rows.get((topic, other), set())
         return found
+
+    def _larger(self, topic: str, parties: Parties) -> tuple[Parties, ...]:
+        """The party sets of `topic` with more parties than `parties`, containing them all."""
+        if not parties:
+            return ()
+        known = self._supersets.get((topic, parties))
+        if known is None:
+            wanted = set(parties)
+            known = self._supersets[(topic, parties)] = tuple(
+                other
+                for other in self._sets.get((topic, parties[0]), set())
+                if len(other) > len(parties) and wanted.issubset(other)
+            )
+        return known
+
+
+@lru_cache(maxsize=4096)
+def _subsets(parties: Parties) -> tuple[Parties, ...]:
+    """Every non-empty subset of `parties`, each in the order it has there."""
+    return tuple(
+        subset for size in range(1, len(parties) + 1) for subset in combinations(parties, size)
+    )

@@ -91,9 +91,12 @@ def group_claims(
     pos: int,
     source: str,
     firm: Sequence[int] | None = None,
+    groups_of_kind: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[tuple[Any, Mention]]]:
     """For each group, the claims under each key `keys_of[group](claim)` gives, one merged mention
     per key, key-sorted. `firm` gives each claim's firmness, in the order of `claims`.
+    `groups_of_kind`, when given, names for each claim kind the only groups whose `keys_of` can
+    give it a key (the others are not asked; a kind it does not name gets no key).
 
     This is where a claim repeated in a post's title and body becomes one mention.
     """
@@ -103,11 +106,11 @@ def group_claims(
     pairs: Iterable[tuple[Claim, int]] = zip(claims, levels, strict=True)
     if len(claims) > 1:
         pairs = iter(sorted(pairs, key=lambda c: claim_order(c[0])))
-    groups = list(keys_of.items())
+    every = list(keys_of)
     for claim, level in pairs:
         made: Mention | None = None  # the claim's mention, made once and copied for other keys
-        for group, key_fn in groups:
-            for key in key_fn(claim):
+        for group in every if groups_of_kind is None else groups_of_kind.get(claim.kind, ()):
+            for key in keys_of[group](claim):
                 if made is None:
                     mention = made = new_mention(claim, t=t, pos=pos, source=source, firm=level)
                 else:  # a fresh copy: mentions are merged into (attrs, parties) in place
@@ -146,6 +149,19 @@ def post_time(post: Post, seen_at: str, recorded_at: datetime) -> int:
     """When a post was published; else when the monitor first saw it; else when it was recorded."""
     if post.published is not None:
         return to_seconds(post.published)
+    if seen_at:
+        try:
+            return to_seconds(datetime.fromisoformat(seen_at))
+        except ValueError:
+            pass
+    return to_seconds(recorded_at)
+
+
+def post_time_of(payload: Mapping[str, Any], seen_at: str, recorded_at: datetime) -> int:
+    """`post_time` of the post whose payload (`Post.to_payload`) is given, without decoding it."""
+    published = payload.get("published")
+    if published:
+        return to_seconds(datetime.fromisoformat(published))
     if seen_at:
         try:
             return to_seconds(datetime.fromisoformat(seen_at))

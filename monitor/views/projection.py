@@ -16,21 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.claims.model import Claim
-from monitor.events import PostPublished, PostRevised, PostWithdrawn
+from monitor.events import PostWithdrawn
 from monitor.posts import Post
 from monitor.views import demands, exchanges, proposals, responses
 from monitor.views.aggregate import (
     AddFn,
-    bucket_add,
     bucket_is_empty,
     bucket_recompute,
     bucket_remove,
-    bucket_settle,
     new_bucket,
 )
 from monitor.views.errors import ViewError
 from monitor.views.firmness import READINESS_RULES, STANCE_RULES, demanded_firmly, firmness
-from monitor.views.mentions import Mention, group_claims, merge_into, post_key, post_time
+from monitor.views.mentions import Mention, group_claims, merge_into, post_key, post_time_of
 from monitor.views.parallel import ExtractPool
 from monitor.views.state import FORMAT, VIEWS, ViewState
 from store.records import JSONValue, RecordedEvent, RowChange
@@ -55,6 +53,15 @@ _KEYS: dict[str, Callable[[Claim], Iterable[Any]]] = {
     responses.GROUP: responses.keys_of,
     exchanges.VIEW: exchanges.group_keys,
 }
+_GROUPS_OF_KIND: dict[str, tuple[str, ...]] = {
+    "demand": (demands.VIEW,),
+    "proposal": (proposals.VIEW,),
+    "rejection": (responses.GROUP,),
+    "agreement": (responses.GROUP, exchanges.VIEW),
+    "fulfilment": (responses.GROUP, exchanges.VIEW),
+}
+"""The only groups whose `_KEYS` function gives a claim of each kind a key (the others return
+none for it), in `_KEYS` order: `group_claims` asks just these."""
 DAY = 86_400
 _SWEEP_EVERY = 1_000  # posts between two looks for exchange rows that can no longer change
 
@@ -223,9 +230,12 @@ class NegotiationProjection:
 
     # Event handlers ------------------------------------------------------------------------
     def _on_post(self, state: ViewState, event: RecordedEvent, touched: _Touched) -> None:
-        decode = PostPublished if event.event_type == "PostPublished" else PostRevised
-        ev = decode.from_payload(dict(event.data))
-        pkey = post_key(ev.source, ev.post.post_id)
+        # What PostPublished/PostRevised.from_payload would give, read from the payload itself:
+        # the post is decoded only when the claims were not read ahead (the extractor needs it).
+        data = event.data
+        payload = data["post"]
+        seen_at = data["seen_at"]
+        pkey = post_key(data["source"], str(payload["post_id"]))
         record = state.posts.get(pkey)
         if record is None:
             if event.event_type == "PostRevised":
@@ -237,18 +247,18 @@ class NegotiationProjection:
         else:
             self._retract(state, record, touched)
         record["withdrawn"] = False
-        t = post_time(ev.post, ev.seen_at, event.recorded_at)
+        t = post_time_of(payload, seen_at, event.recorded_at)
         newest = state.data["newest"]
         state.data["newest"] = t if newest is None else max(newest, t)
         found: Sequence[Claim] | None = (
             self.pool.claims_for(event) if self.pool is not None else None
         )
         if found is None:
-            found = self._extract(ev.post)
+            found = self._extract(Post.from_payload(payload))
         claims = [c for c in found if c.actor]
         firm = firmness(
             claims,
-            title_end=len(ev.post.title) if ev.post.title else 0,
+            title_end=len(str(payload.get("title") or "")),
             stance_rules=self._stance,
             readiness_rules=self._readiness,
         )
@@ -260,7 +270,7 @@ class NegotiationProjection:
             pkey=pkey,
             t=t,
             pos=event.position,
-            source=ev.source,
+            source=data["source"],
             touched=touched,
         )
         self._evict(state)
@@ -286,7 +296,9 @@ class NegotiationProjection:
         source: str,
         touched: _Touched,
     ) -> None:
-        grouped = group_claims(claims, _KEYS, t=t, pos=pos, source=source, firm=firm)
+        grouped = group_claims(
+            claims, _KEYS, t=t, pos=pos, source=source, firm=firm, groups_of_kind=_GROUPS_OF_KIND
+        )
         for group in (demands.VIEW, proposals.VIEW, responses.GROUP):
             for key, mention in grouped[group]:
                 self._add(
@@ -339,14 +351,17 @@ class NegotiationProjection:
         if bucket is None:
             bucket = table[key] = new_bucket(_EMPTY[group])
             state.index(group, key)
-        first = bucket["agg"]["first"]
-        parties = tuple(bucket["agg"].get("parties", ()))
-        existing = bucket["live"].get(live_key)
+        before = bucket["agg"]
+        first = before["first"]
+        parties = tuple(before["parties"]) if group == exchanges.VIEW else ()
+        live = bucket["live"]
+        existing = live.get(live_key)
         if existing is not None:  # the same post again in the same row: still one mention
             merge_into(existing, mention)
             bucket_recompute(bucket, _ADD[group])
         else:
-            bucket_add(bucket, live_key, mention, _ADD[group])
+            live[live_key] = mention
+            _ADD[group](before, mention)
             record["refs"].append([group, key, live_key])
         if group == exchanges.VIEW:
             state.index_exchange(key, parties)
@@ -374,11 +389,17 @@ class NegotiationProjection:
 
     def _evict(self, state: ViewState) -> None:
         posts = state.posts
-        while len(posts) > self._window:
-            pkey = state.queue.popleft()
-            record = posts.pop(pkey)
-            for group, key, live_key in record["refs"]:
-                bucket_settle(state.table(group)[key], live_key, _ADD[group])
+        if len(posts) > self._window:
+            queue = state.queue
+            views = state.data["views"]
+            answers = state.data["responses"]
+            while len(posts) > self._window:
+                record = posts.pop(queue.popleft())
+                for group, key, live_key in record["refs"]:  # bucket_settle, written out
+                    bucket = (answers if group == responses.GROUP else views[group])[key]
+                    mention = bucket["live"].pop(live_key, None)
+                    if mention is not None:
+                        _ADD[group](bucket["settled"], mention)
         if state.data["seq"] % _SWEEP_EVERY == 0:
             self._retire(state)
 
