@@ -199,3 +199,28 @@ def test_a_pool_that_cannot_be_made_leaves_the_reading_to_the_fold(
             assert pool.claims_for(event) is None
         assert positions == list(range(1, store.head().position + 1))
     assert pool.workers == 0
+
+
+def test_a_long_read_spaces_young_collections_out_and_then_puts_them_back(pack):  # type: ignore[no-untyped-def]
+    """While a long read is folded, young collections come GC_YOUNG allocations apart; the
+    thresholds come back when the last of two overlapping long reads ends; a short read leaves
+    them alone."""
+    import gc
+
+    from monitor.views.projection import GC_YOUNG, LONG_READ
+
+    projection = build_projection(pack, extract_workers=0)
+    before = gc.get_threshold()
+    assert before[0] < GC_YOUNG
+    short = iter(projection.prefetch(["a", "b"], expected=2))  # type: ignore[list-item]
+    assert next(short) == "a"
+    assert gc.get_threshold() == before
+    first = iter(projection.prefetch(["a", "b"], expected=LONG_READ))  # type: ignore[list-item]
+    second = iter(projection.prefetch(["c", "d"], expected=LONG_READ))  # type: ignore[list-item]
+    assert next(first) == "a"
+    assert gc.get_threshold() == (GC_YOUNG, *before[1:])
+    assert next(second) == "c"
+    assert list(first) == ["b"]
+    assert gc.get_threshold()[0] == GC_YOUNG  # the second read is still going
+    assert list(second) == ["d"]
+    assert gc.get_threshold() == before
