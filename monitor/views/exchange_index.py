@@ -24,8 +24,8 @@ class ExchangeIndex:
     def __init__(self) -> None:
         self._rows: dict[tuple[str, Parties], set[str]] = {}
         self._sets: dict[tuple[str, str], set[Parties]] = {}
-        # the larger party sets that contain a party set, as last worked out (cleared when a
-        # party set is first seen: the sets only grow, and a new one is rare after the start)
+        # the larger party sets that contain a party set, as last worked out (forgotten for the
+        # sets inside a party set first seen: the sets only grow, and a new one is rare)
         self._supersets: dict[tuple[str, Parties], tuple[Parties, ...]] = {}
 
     def add(self, topic: str, parties: Parties, key: str) -> None:
@@ -33,10 +33,17 @@ class ExchangeIndex:
         if not parties:
             return
         self._rows.setdefault((topic, parties), set()).add(key)
+        new = False
         for party in parties:
             sets = self._sets.setdefault((topic, party), set())
             if parties not in sets:
                 sets.add(parties)
+                new = True
+        if new:  # a party set first seen: forget what was worked out for the sets inside it
+            if len(parties) <= _MAX_ENUMERATED:
+                for subset in _subsets(parties):
+                    self._supersets.pop((topic, subset), None)
+            else:
                 self._supersets.clear()
 
     def remove(self, topic: str, parties: Parties, key: str) -> None:
