@@ -149,12 +149,7 @@ def post_time(post: Post, seen_at: str, recorded_at: datetime) -> int:
     """When a post was published; else when the monitor first saw it; else when it was recorded."""
     if post.published is not None:
         return to_seconds(post.published)
-    if seen_at:
-        try:
-            return to_seconds(datetime.fromisoformat(seen_at))
-        except ValueError:
-            pass
-    return to_seconds(recorded_at)
+    return _seen_or_recorded(seen_at, recorded_at)
 
 
 def post_time_of(payload: Mapping[str, Any], seen_at: str, recorded_at: datetime) -> int:
@@ -162,6 +157,11 @@ def post_time_of(payload: Mapping[str, Any], seen_at: str, recorded_at: datetime
     published = payload.get("published")
     if published:
         return to_seconds(datetime.fromisoformat(published))
+    return _seen_or_recorded(seen_at, recorded_at)
+
+
+def _seen_or_recorded(seen_at: str, recorded_at: datetime) -> int:
+    """A post without a publication time: when the monitor first saw it, else when recorded."""
     if seen_at:
         try:
             return to_seconds(datetime.fromisoformat(seen_at))
