@@ -9,6 +9,8 @@ config (by a path relative to the config file), the daemon's views hold the grou
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from monitor.simulator import Simulator
@@ -22,6 +24,8 @@ ZLF:
   name: Zorvan Liberation Front
   aliases: [Zorvan Liberation Front, Zorvan rebels]
 """
+
+PARLEY = str(Path(sys.executable).parent / "parley")
 
 SENTENCE = (
     "The Zorvan Liberation Front demanded an unconditional ceasefire from Mali before any "
@@ -96,3 +100,21 @@ def test_daemon_reads_posts_with_the_actor_files_its_config_names(tmp_path: Path
 def test_without_the_actor_file_the_group_is_not_an_actor(tmp_path: Path) -> None:
     rows = _run_daemon(tmp_path, rules="")
     assert rows == []
+
+
+def test_a_broken_rules_file_stops_parley_run_at_start_naming_its_line(tmp_path: Path) -> None:
+    (tmp_path / "desk-actors.yaml").write_text("ZLF:\n  name: Zorvan\n  alias: [Zorvan]\n")
+    config = tmp_path / "parley.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "parley.db"}"\n\n'
+        '[rules]\nactors = ["desk-actors.yaml"]\n'
+    )
+    done = subprocess.run(
+        [PARLEY, "run", "--config", str(config), "--listen", "off"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"{tmp_path / 'desk-actors.yaml'} line 3: unknown key 'alias'" in done.stderr
