@@ -20,7 +20,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check store monitor alerts tests bench
 	$(BIN)/ruff format --check store monitor alerts tests bench
-	$(BIN)/mypy store monitor alerts
+	$(BIN)/mypy store monitor alerts bench
 
 fmt: setup
 	$(BIN)/ruff format store monitor alerts tests bench

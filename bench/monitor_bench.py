@@ -59,7 +59,7 @@ def _serve(conn: Any, live: bool) -> None:
     )
     with sim.serve("127.0.0.1", 0) as running:  # Nagle off in the simulator's handler
         conn.send(running.urls())
-        times = sorted(p.published for p in sim.timeline.posts)
+        times = sorted(p.published for p in sim.timeline.posts if p.published is not None)
         while True:
             msg = conn.recv()
             if msg == "stop":

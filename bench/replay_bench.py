@@ -62,7 +62,8 @@ def generate(n: int, *, seed: int = 11) -> Iterator[Any]:
     while made < n:
         if later and later[0][0] <= i:
             _, source, old = later.pop(0)
-            rewrite = _rewriter(*rng.sample(SIDES, 2), rng.choice(MEDIATORS), rng)
+            a, b = rng.sample(SIDES, 2)
+            rewrite = _rewriter(a, b, rng.choice(MEDIATORS), rng)
             new = Post(
                 post_id=old.post_id,
                 title=old.title,
@@ -293,7 +294,7 @@ def _rows(stage: dict[str, Any]) -> int:
 
 
 def _state_mb(stage: dict[str, Any]) -> float:
-    return round(sum(stage["state"]["mb"].values()), 1)
+    return round(float(sum(stage["state"]["mb"].values())), 1)
 
 
 def table(results: dict[str, Any]) -> str:

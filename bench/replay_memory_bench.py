@@ -73,7 +73,7 @@ def line_extract(post: Any) -> list[Any]:
             claims.append(
                 Claim(
                     post_id=post.post_id,
-                    kind=words[0],  # type: ignore[arg-type]
+                    kind=words[0],
                     actor=words[1],
                     topic=words[2],
                     parties=parties,

@@ -142,17 +142,17 @@ def _lockstep(systems: list[_System]) -> dict[str, dict[str, Any]]:
         assert counted[system.name] == N_BATCHED + N_SINGLE, (
             f"{system.name} read {counted[system.name]}"
         )
-        t = spent[system.name]
+        times = spent[system.name]
         out[system.name] = {
-            "batched_events_per_s": _rate(N_BATCHED, t["batched"]),
-            "single_appends_per_s": _rate(N_SINGLE, t["single"]),
-            "read_events_per_s": _rate(counted[system.name], t["read"]),
+            "batched_events_per_s": _rate(N_BATCHED, times["batched"]),
+            "single_appends_per_s": _rate(N_SINGLE, times["single"]),
+            "read_events_per_s": _rate(counted[system.name], times["read"]),
             # This process's CPU time per event in its best read pass (the database server's
             # work is not in it): what the client spends, much less moved by the load.
             "read_client_cpu_us_per_event": round(
                 best_cpu[system.name] / counted[system.name] * 1e6, 2
             ),
-            "seconds": {k: round(v, 2) for k, v in t.items()},
+            "seconds": {k: round(v, 2) for k, v in times.items()},
             "durability": durability[system.name],
             "gc_during_reads": collector.by_system.get(system.name, {}),
         }
@@ -415,7 +415,7 @@ def _pg_database(admin: str) -> Iterator[str]:
     params = conninfo_to_dict(admin)
     params["dbname"] = name
     try:
-        yield make_conninfo(**params)
+        yield make_conninfo("", **params)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -425,7 +425,7 @@ def _pg_url(conninfo: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
     p = conninfo_to_dict(conninfo)
-    auth = p.get("user", "postgres") + (f":{p['password']}" if p.get("password") else "")
+    auth = str(p.get("user") or "postgres") + (f":{p['password']}" if p.get("password") else "")
     return f"postgresql://{auth}@{p.get('host', '127.0.0.1')}:{p.get('port', '5432')}/{p['dbname']}"
 
 

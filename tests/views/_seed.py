@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -346,7 +346,7 @@ def view_mismatches(views: dict[str, Any], gold: dict[str, list[dict[str, Any]]]
     """Every difference between the rows and the gold rows: a missing or spurious row, two rows
     for one gold row, a demand's `rejected_by` and status, an exchange's status, count and due."""
     problems: list[str] = []
-    identity = {
+    identity: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {
         "open_demands": lambda r: (r["actor"], r["topic"]),
         "agreed_exchanges": lambda r: (r["topic"], tuple(r["parties"])),
         "proposals": lambda r: (r["actor"], r["topic"]),
