@@ -35,6 +35,7 @@ from monitor.claims.reading import (
     Cue,
     TopicHit,
     counterpart_of,
+    follows_refusal,
     is_future,
     is_hypothetical,
     is_irrealis,
@@ -233,6 +234,8 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     rule_name = rule.rule
     if rule.only_future and not firm_future(ctx, cue, clause):
         return []  # "will monitor" commits; "someone to monitor" or a headline's "to host" does not
+    if rule.after_refusal and not follows_refusal(ctx, cue, sentence):
+        return []  # "the truce runs until May": no refusal before it, so no price named
     if rule.complement and not any(
         o.rule.kind in _OUTCOMES for o in ctx.cues_in(cue.end, clause[1])
     ):

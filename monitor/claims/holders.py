@@ -188,8 +188,8 @@ def holder_of(
         return found, False
     if owner is not None:
         return owner, False
-    if is_noun_use(ctx, cue):
-        return None, True
+    if not rule.after_refusal and is_noun_use(ctx, cue):
+        return None, True  # ("its weapons until": "until" is never a noun)
     found = subject_of(ctx, cue, sentence)
     near = max(sentence.start, cue.start - 30)
     # both regexes need "and" (letters with no odd case folds): a plain substring test first

@@ -36,6 +36,7 @@ _CUE_KEYS = {
     "noun",
     "negation",
     "hypothetical",
+    "after_refusal",
 }
 _AGENTS = {"subject", "speaker", "from"}
 MARKERS = (
@@ -89,6 +90,7 @@ class CueRule:
     keep_negated: bool = False
     negated_as_rejection: bool = False
     keep_hypothetical: bool = False
+    after_refusal: bool = False
     where: str = ""
 
 
@@ -225,6 +227,7 @@ def _read_cue(value: Any, label: str, line: int) -> CueRule:
         keep_negated=_flag(entry, "negation", label, ("keep", "drop", "rejection")) == "keep",
         negated_as_rejection=entry.get("negation") == "rejection",
         keep_hypothetical=_flag(entry, "hypothetical", label, ("keep", "drop")) == "keep",
+        after_refusal=bool(_flag(entry, "after_refusal", label, (True, False))),
         where=f"{label} line {line}",
     )
 

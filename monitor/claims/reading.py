@@ -127,6 +127,22 @@ def is_refused(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention |
     return ctx.pack.markers.refusal.search(_before(ctx, cue, clause, owner)) is not None
 
 
+def follows_refusal(ctx: Context, cue: Cue, sentence: Sentence) -> bool:
+    """The cue opens its clause and the clause before it refuses: "will not disarm | until a
+    dialogue has produced results" (the price of the refusal), not "the truce runs | until May"."""
+    previous = None
+    for a, b in sentence.clauses:
+        if a <= cue.start < b:
+            if ctx.text[a : cue.start].strip():
+                return False
+            break
+        previous = (a, b)
+    if previous is None:
+        return False
+    window = ctx.text[max(previous[0], cue.start - 120) : cue.start]
+    return ctx.pack.markers.refusal.search(window) is not None
+
+
 def _before(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> str:
     """The last few words before a cue, after its owner, inside its clause."""
     start = max(clause[0], owner.end if owner else 0, cue.start - 50)

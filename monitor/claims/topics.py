@@ -36,6 +36,42 @@ _LIST_GAP = re.compile(
     re.IGNORECASE,
 )
 _COORDINATED = re.compile(r"^(?!.*\b(?:including|such as|among)\b).*\b(?:and|or)\b", re.IGNORECASE)
+# A person named in full right after "freed"/"released": two to four capitalised words (case
+# matters here), followed by punctuation, the clause's end or a word that cannot go on a name
+# ("released New York Times footage" releases footage; "Keith Siegel's video" a video).
+_FULL_NAME = re.compile(
+    r"[ \t]+([A-Z][a-z]+(?:-[A-Z]?[a-z]+)?(?:[ \t]+[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?){1,3})"
+    r"(?=\s*(?:[,.;:()\u2013\u2014]|$|(?:on|in|at|after|before|from|to|into|and|who|whom|late|early"
+    r"|last|this|yesterday|today|tonight|earlier|following|as|over|during|when|with|without|under"
+    r"|amid)\b))"
+)
+_NOT_NAMES = frozenset(
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "the",
+        "a",
+        "an",
+    ]
+)
+_FREEING_RULES = frozenset({"release"})  # cue rules whose verb frees people: "freed", "released"
 
 
 def _anaphor_after(text: str, pos: int, endpos: int) -> re.Match[str] | None:
@@ -91,9 +127,13 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
         ]  # fmt: skip
         if named:  # "will not withdraw from X in the first phase": the verb's own topic wins
             return named[:1]
+    if cue.rule.after_refusal and first is None:
+        return []  # "would not stop until it had achieved its goals": the price names no topic
     pointer = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30))
-    if pointer is not None and (
-        first is None or (not first.strong and first.start >= pointer.end())
+    if (
+        pointer is not None
+        and not cue.rule.after_refusal
+        and (first is None or (not first.strong and first.start >= pointer.end()))
     ):
         # "poured cold water on the proposal": the proposal named before
         found = _antecedent(ctx, sentence, allowed, (), claimed, upto=cue.start)
@@ -141,6 +181,9 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
     ]  # fmt: skip
     if own:  # the verb names its topic itself: "withdraw", "swap"
         return own[:1]
+    freed = _freed_by_name(ctx, cue, clause)
+    if freed is not None:
+        return [freed]
     pronoun = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30)) or _anaphor_after(
         ctx.text, cue.start, cue.end
     )
@@ -149,6 +192,23 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
         return []
     kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
     return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
+
+
+def _freed_by_name(ctx: Context, cue: Cue, clause: tuple[int, int]) -> TopicHit | None:
+    """ "The rebels freed Luis Manuel Diaz": people freed or released by full name are a
+    prisoner release, when the name is no actor, place, day or month the pack knows."""
+    if cue.rule.rule not in _FREEING_RULES or "prisoner_exchange" not in (
+        cue.rule.topics or ("prisoner_exchange",)
+    ):
+        return None
+    found = _FULL_NAME.match(ctx.text, cue.end, clause[1])
+    if found is None:
+        return None
+    if any(w.lower() in _NOT_NAMES for w in found.group(1).split()):
+        return None
+    if any(m.start < found.end(1) for m in ctx.mentions_in(found.start(1), found.end(1))):
+        return None  # "freed Israeli hostages", "released Ukraine's ...": an actor, not a person
+    return TopicHit(found.start(1), found.end(1), "prisoner_exchange", True)
 
 
 def _antecedent(

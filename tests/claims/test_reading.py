@@ -328,3 +328,61 @@ def test_the_government_and_the_rebels_are_the_posts_one_state_and_one_group(
     )
     assert ("rejection", "M23", "ceasefire") not in triples(two_groups)
     assert ("rejection", "RSF", "ceasefire") not in triples(two_groups)
+
+
+def test_a_refusal_until_something_happens_demands_it(pack: RulesPack) -> None:
+    """ "will not give up its weapons until Israel agrees to a permanent ceasefire": the price
+    of the refusal is a demand by who refuses; "until Friday" after no refusal is none, and a
+    price that names no topic ("until it had achieved its goals") gives no demand."""
+    claims = read(
+        pack,
+        "Update",
+        "Hezbollah says it will not give up its weapons until Israel agrees to a permanent ceasefire.",
+    )
+    assert ("demand", "HEZBOLLAH", "ceasefire") in triples(claims)
+    assert read(pack, "Update", "The truce will hold until Friday, Lebanon said.") == []
+    goals = read(
+        pack,
+        "Update",
+        "Russia says the exchange of prisoners went ahead.",
+        "Moscow said it would not stop until it had achieved all of its goals.",
+    )
+    assert "demand" not in {c.kind for c in goals}
+
+
+def test_troops_leaving_is_a_withdrawal(pack: RulesPack) -> None:
+    """ "until Armenian forces have left Azerbaijani territory": a pull-back, named before the
+    territory."""
+    claims = read(
+        pack,
+        "Update",
+        "Azerbaijan said it would not sign the treaty until Armenian forces have left the border villages.",
+    )
+    assert ("demand", "AZE", "troop_withdrawal") in triples(claims)
+
+
+def test_people_freed_by_full_name_are_a_release(pack: RulesPack) -> None:
+    """ "The Houthis freed Ahmed Saleh Mansour": a prisoner release by the Houthis; a day, a
+    month, an actor or a possessive after the verb is no person freed. (A post that names no
+    topic anywhere is not read at all: the title here names one.)"""
+    title = "Detainee releases go on"
+    claims = read(pack, title, "The Houthis freed Ahmed Saleh Mansour on Sunday, officials said.")
+    assert triples(claims) == {("fulfilment", "HOUTHIS", "prisoner_exchange")}
+    assert read(pack, title, "Hamas released Keith Siegel's video on Monday.") == []
+    assert read(pack, title, "The ministry released Friday Prayer times.") == []
+    assert read(pack, title, "Riyadh said the Houthis released New York Times footage.") == []
+
+
+def test_someones_call_to_do_something_is_their_demand(pack: RulesPack) -> None:
+    """ "rejected Kyiv's call to free all prisoners": a demand by UKR and a rejection by RUS."""
+    claims = read(pack, "Update", "Moscow rejected Kyiv's call to free all prisoners of war first.")
+    assert triples(claims) == {
+        ("demand", "UKR", "prisoner_exchange"),
+        ("rejection", "RUS", "prisoner_exchange"),
+    }
+
+
+def test_kidnappings_are_about_people_held(pack: RulesPack) -> None:
+    """ "demanded an end to kidnappings": people held for ransom are the hostages' topic."""
+    claims = read(pack, "Update", "Nigeria demanded an end to kidnappings by armed gangs.")
+    assert triples(claims) == {("demand", "NGA", "prisoner_exchange")}
