@@ -37,11 +37,8 @@ OWN_DOCUMENTS = [
     "ukraine-russia-1000-swap",
     "pakistan-afghanistan-truce",
     "drc-rwanda-washington",
+    "colombia-eln-talks",  # below the F1 bar until the third round (docs/claims.md, Quality)
 ]
-
-# Held out and labelled like the others, but still below the F1 bar after this round's fixes
-# (docs/claims.md, Quality): kept to guard precision and to be read again when rules change.
-BELOW_THE_BAR = ["colombia-eln-talks"]
 
 
 def _scorer(shared_dir: Path) -> ModuleType:
@@ -106,16 +103,7 @@ def test_own_documents_together_are_read_with_f1_090(shared_dir: Path, pack: Rul
     assert f1 >= 0.90, totals
 
 
-@pytest.mark.parametrize("name", BELOW_THE_BAR)
-def test_documents_below_the_bar_are_read_with_precision_090(
-    shared_dir: Path, pack: RulesPack, name: str
-) -> None:
-    """A document whose recall is still low must not make claims an analyst has to delete."""
-    result = _score(shared_dir, pack, DATA / f"{name}.json", DATA / f"{name}.gold.yaml")
-    assert result["precision"] >= 0.90, result
-
-
-@pytest.mark.parametrize("name", OWN_DOCUMENTS + BELOW_THE_BAR)
+@pytest.mark.parametrize("name", OWN_DOCUMENTS)
 def test_own_documents_have_enough_posts_and_labels(name: str) -> None:
     """Each labelled document has at least 8 posts, each labelled (possibly with no claims)."""
     import yaml
