@@ -72,6 +72,7 @@ _NOT_NAMES = frozenset(
     ]
 )
 _FREEING_RULES = frozenset({"release"})  # cue rules whose verb frees people: "freed", "released"
+_HANDING_RULES = frozenset({"hand-over"})  # and these when the verb is "handed over" or "back"
 
 
 def _anaphor_after(text: str, pos: int, endpos: int) -> re.Match[str] | None:
@@ -195,12 +196,16 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
 
 
 def _freed_by_name(ctx: Context, cue: Cue, clause: tuple[int, int]) -> TopicHit | None:
-    """ "The rebels freed Luis Manuel Diaz": people freed or released by full name are a
-    prisoner release, when the name is no actor, place, day or month the pack knows."""
-    if cue.rule.rule not in _FREEING_RULES or "prisoner_exchange" not in (
-        cue.rule.topics or ("prisoner_exchange",)
-    ):
+    """ "The rebels freed Luis Manuel Diaz", "handed over Leonard Francis": people freed,
+    released or handed over by full name are a prisoner release, when the name is no actor, place, day or month the pack knows."""
+    if "prisoner_exchange" not in (cue.rule.topics or ("prisoner_exchange",)):
         return None
+    if cue.rule.rule not in _FREEING_RULES:
+        verb = ctx.text[cue.start : cue.end].lower()
+        if cue.rule.rule not in _HANDING_RULES or not (
+            verb.startswith("hand") and verb.endswith(("over", "back"))
+        ):
+            return None  # "returned Air Force One to Washington" returns no person
     found = _FULL_NAME.match(ctx.text, cue.end, clause[1])
     if found is None:
         return None

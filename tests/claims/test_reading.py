@@ -371,6 +371,9 @@ def test_people_freed_by_full_name_are_a_release(pack: RulesPack) -> None:
     assert read(pack, title, "Hamas released Keith Siegel's video on Monday.") == []
     assert read(pack, title, "The ministry released Friday Prayer times.") == []
     assert read(pack, title, "Riyadh said the Houthis released New York Times footage.") == []
+    handed = read(pack, title, "Azerbaijan handed over Ruben Vardanyan to Armenian officials.")
+    assert triples(handed) == {("fulfilment", "AZE", "prisoner_exchange")}
+    assert read(pack, title, "Trump returned Air Force One to Washington.") == []
 
 
 def test_someones_call_to_do_something_is_their_demand(pack: RulesPack) -> None:
