@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench import machine
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -29,22 +30,16 @@ def main(argv: list[str]) -> int:
     for name in names:
         module = importlib.import_module(f"bench.{name}_bench")
         print(f"== bench {name}", flush=True)
+        calibration = machine.calibration_per_s()
+        before = machine.cpu_times()
         results = module.run()
-        results.setdefault(
-            "machine",
-            {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
-        )
+        steal = machine.steal_percent(before, machine.cpu_times())
+        results.setdefault("machine", machine.describe(calibration, steal))
         results.setdefault("measured_at", datetime.now(UTC).isoformat(timespec="seconds"))
         (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     _write_doc()
     print(f"wrote {DOC}")
     return 0
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 def _write_doc() -> None:
@@ -54,12 +49,15 @@ def _write_doc() -> None:
         "Each section compares Parley with the floor (the raw driver or a bare fetch loop) and the "
         "peer a user would pick instead, measured in the same run on the same machine.\n",
     ]
+    everything = {}
     for name in _names():
         path = RESULTS / f"{name}.json"
         if not path.exists():
             continue
         module = importlib.import_module(f"bench.{name}_bench")
-        sections.append(module.table(json.loads(path.read_text())))
+        everything[name] = json.loads(path.read_text())
+        sections.append(module.table(everything[name]))
+    sections.append(machine.table(everything))
     DOC.write_text("\n".join(sections))
 
 
