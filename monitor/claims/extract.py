@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from itertools import pairwise
 from typing import Any
 
 from monitor.claims import attrs as attributes
@@ -83,6 +84,64 @@ def people_meetings(text: str, mentions: list[Mention], form: str | None = None)
             hits.append(
                 TopicHit(m.start(), max(x.end for x in people[:2]), "leaders_meeting", True)
             )
+    return hits
+
+
+# One person met, invited or to be met ("would meet Zelenskyy", "a meeting with Putin", "invited
+# Trump to Moscow"), by a person of another actor named before: a leaders' meeting too. ("talks
+# with" one person are not: an envoy's talks with a president are talks.)
+_MEET_ONE = re.compile(
+    r"(?=[mi])\b(?:meet(?:ing|s)?|met|invit(?:e|es|ed|ing))\s+(?:with\s+)?", re.IGNORECASE
+)
+_MEET_ONE_WORDS = (" meet", " met", " invit")
+# Titles and first names between the verb and the person: "with Russian President Vladimir Putin"
+_BEFORE_NAME = re.compile(r"(?:(?:[A-Z][\w.’'-]*|of|the)\s+){0,4}")
+# Two people joined before a meeting word: "Zelensky and Putin meet", "a Putin-Zelensky meeting"
+_PAIR_JOIN = re.compile(r"\s*(?:-|–|and)\s*")
+_PAIR_MEET = re.compile(
+    r"[\s'’s]*(?:(?:to|would|will|could|should|can|must)\s+)?(?:meet(?:ing|s)?|met|summit|talks)\b",
+    re.IGNORECASE,
+)
+
+
+def person_meetings(
+    text: str, mentions: list[Mention], lowered: str, leaders: frozenset[str]
+) -> list[TopicHit]:
+    """Leaders' meetings named by one person met or invited ("he would meet Zelenskyy", "calling
+    for a meeting with Putin", "Putin invited Trump to Moscow": the person named before, of
+    another actor, is the other side), or by two people joined before a meeting word ("proposed
+    that Zelensky and Putin meet", "a Putin-Zelensky meeting"). Both must be leaders (heads of
+    state or government: `leaders`, normalised aliases): "He Lifeng would meet Bessent" is talks.
+    `lowered`: the text lower-cased."""
+    hits: list[TopicHit] = []
+    people = [
+        x for x in mentions
+        if x.person and x.form == "name" and norm_alias(text[x.start : x.end]) in leaders
+    ]  # fmt: skip
+    if len(people) < 2 and not (people and any(w in lowered for w in _MEET_ONE_WORDS)):
+        return hits
+    starts = [x.start for x in people]
+    if any(w in lowered for w in _MEET_ONE_WORDS):
+        for m in _MEET_ONE.finditer(text):
+            k = bisect_left(starts, m.end())
+            if k == 0 or k == len(people):
+                continue
+            met, before = people[k], people[k - 1]
+            if met.code == before.code or met.start - m.end() > 40:
+                continue
+            gap = _BEFORE_NAME.match(text, m.end(), met.start)
+            if gap is None or gap.end() != met.start:
+                continue
+            hits.append(TopicHit(m.start(), met.end, "leaders_meeting", True))
+    for a, b in pairwise(people):
+        if a.code == b.code or b.start - a.end > 7:
+            continue
+        join = _PAIR_JOIN.match(text, a.end, b.start)
+        if join is None or join.end() != b.start:
+            continue
+        word = _PAIR_MEET.match(text, b.end)
+        if word is not None:
+            hits.append(TopicHit(a.start, word.end(), "leaders_meeting", True))
     return hits
 
 
@@ -161,6 +220,13 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     )
     mentions = raw_mentions(text, alias_hits, pack)
     meetings = people_meetings(text, mentions, padded if plain else None)
+    met = (
+        person_meetings(text, mentions, padded if plain else text.lower(), pack.leaders)
+        if pack.leaders
+        else None
+    )
+    if met:
+        meetings = sorted([*meetings, *met], key=lambda t: t.start)
     if meetings:
         kept = [t for t in topics if not any(m.start <= t.start < m.end for m in meetings)]
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))

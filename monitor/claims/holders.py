@@ -103,6 +103,12 @@ def firm_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     )
 
 
+# A relative clause right before an outcome verb: what the proposed thing would do
+_WHICH_WOULD = re.compile(
+    r"\b(?:which|that|who) (?:would|will|could|is to|are to)\s+(?:\w+\s+)?$", re.IGNORECASE
+)
+
+
 def is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int]) -> bool:
     """An outcome verb that only says what an earlier cue (one that made a claim) asks for or
     refuses ("asks for children to be returned", "refused to release", "offered to exchange")."""
@@ -112,8 +118,11 @@ def is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int
         if other.rule.agent != "speaker" and other.start in read:
             if other.rule.kind in ("demand", "rejection"):
                 return True
-            if other.rule.kind == "proposal" and len(ctx.text[other.end : cue.start].split()) <= 3:
-                return True
+            if other.rule.kind == "proposal" and (
+                len(ctx.text[other.end : cue.start].split()) <= 3
+                or _WHICH_WOULD.search(ctx.text, other.end, cue.start) is not None
+            ):
+                return True  # "proposed three working groups, which would meet online": its terms
     return False
 
 

@@ -75,6 +75,7 @@ class RulesPack:
     markers: Markers
     sources: tuple[str, ...]
     places: frozenset[str] = frozenset()  # normalised aliases that are capitals: venues too
+    leaders: frozenset[str] = frozenset()  # normalised aliases of heads of state or government
     actor_kinds: Mapping[str, str] = field(default_factory=dict)  # code -> kind
 
 
@@ -232,5 +233,6 @@ def load_pack(
         markers=_compile_markers(raw.markers),
         sources=tuple(raw.sources),
         places=frozenset(norm_alias(p) for entry in raw.actors for p in entry.places),
+        leaders=frozenset(norm_alias(p) for entry in raw.actors for p in entry.leaders),
         actor_kinds={code: actor.kind for code, actor in actors.items()},
     )

@@ -20,7 +20,7 @@ from monitor.claims.schema import (
     want_strings,
 )
 
-_ACTOR_KEYS = {"name", "kind", "demonyms", "capital", "aliases", "people"}
+_ACTOR_KEYS = {"name", "kind", "demonyms", "capital", "aliases", "people", "leaders"}
 _ACTOR_KINDS = {"state", "observer", "organisation", "group", "other"}
 _TOPIC_KEYS = {"cues", "weak"}
 _CUE_KEYS = {
@@ -71,6 +71,7 @@ class ActorEntry:
     kind: str
     aliases: tuple[tuple[str, bool], ...]
     places: tuple[str, ...] = ()  # aliases that are also places (capitals): "the Doha deal"
+    leaders: tuple[str, ...] = ()  # people who are heads of state or government: "would meet Putin"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -159,6 +160,7 @@ def read_actor_file(raw: RawRules, path: Path, label: str, *, people: bool) -> N
         aliases += [(c, False) for c in strings("capital")]
         aliases += [(a, people) for a in strings("aliases")]
         aliases += [(p, True) for p in strings("people")]
+        aliases += [(p, True) for p in strings("leaders")]
         raw.actors.append(
             ActorEntry(
                 code=code,
@@ -166,6 +168,7 @@ def read_actor_file(raw: RawRules, path: Path, label: str, *, people: bool) -> N
                 kind=kind or "",
                 aliases=tuple(aliases),
                 places=tuple(strings("capital")),
+                leaders=tuple(strings("leaders")),
             )
         )
 

@@ -26,13 +26,19 @@ _EXPLAINED = re.compile(
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
 _LONG_LIST_GAP = re.compile(
-    r"^(?!.*\b(?:including|such as|among|notably|especially|particularly|like|for|before|after|while|with)\b)"
+    r"^(?!.*\b(?:including|such as|among|notably|especially|particularly|like|for|before|after|while|with|on)\b)"
     r"[^.;:]{0,60}?(?:,\s*|\s+)(?:and|or|as well as|plus)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
 )
 _LIST_GAP = re.compile(
     r"^(?=.*(?:[,;–—-]|\band\b|\bor\b))(?!.*\b(?:including|such as|among|notably|especially|particularly|like|of|for)\b)"
     r"[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$",
+    re.IGNORECASE,
+)
+# The same preposition again after "and": "calling for a meeting with Putin and for tougher
+# sanctions" is a list of two
+_PREP_LIST_GAP = re.compile(
+    r"^[^.;:,]{0,40}?\s+(?:and|or|as well as)\s+(?:also\s+)?(?:for|on|to)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
 )
 _COORDINATED = re.compile(r"^(?!.*\b(?:including|such as|among)\b).*\b(?:and|or)\b", re.IGNORECASE)
@@ -73,6 +79,17 @@ _NOT_NAMES = frozenset(
 )
 _FREEING_RULES = frozenset({"release"})  # cue rules whose verb frees people: "freed", "released"
 _HANDING_RULES = frozenset({"hand-over"})  # and these when the verb is "handed over" or "back"
+
+
+def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
+    """ "for A and for B": the preposition before the first topic comes again before the next."""
+    found = _PREP_LIST_GAP.match(gap)
+    if found is None:
+        return False
+    again = gap[found.start() :].split()
+    prep = next(w.lower() for w in again if w.lower() in ("for", "on", "to"))
+    before = text[max(0, chosen[0].start - 60) : chosen[0].start].lower().split()
+    return prep in before[-6:]
 
 
 def _anaphor_after(text: str, pos: int, endpos: int) -> re.Match[str] | None:
@@ -150,7 +167,11 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
                 chosen.append(nxt)  # one phrase, two topics: "host another round of talks"
                 continue
             gap = ctx.text[chosen[-1].end : nxt.start]
-            if _LIST_GAP.match(gap) or _LONG_LIST_GAP.match(gap):
+            if (
+                _LIST_GAP.match(gap)
+                or _LONG_LIST_GAP.match(gap)
+                or _prep_list(ctx.text, chosen, gap)
+            ):
                 chosen.append(nxt)
             else:
                 break

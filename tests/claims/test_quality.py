@@ -38,6 +38,8 @@ OWN_DOCUMENTS = [
     "pakistan-afghanistan-truce",
     "drc-rwanda-washington",
     "colombia-eln-talks",  # below the F1 bar until the third round (docs/claims.md, Quality)
+    "us-russia-alaska-summit",
+    "ukraine-russia-istanbul-july",
 ]
 
 

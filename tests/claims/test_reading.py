@@ -389,3 +389,76 @@ def test_kidnappings_are_about_people_held(pack: RulesPack) -> None:
     """ "demanded an end to kidnappings": people held for ransom are the hostages' topic."""
     claims = read(pack, "Update", "Nigeria demanded an end to kidnappings by armed gangs.")
     assert triples(claims) == {("demand", "NGA", "prisoner_exchange")}
+
+
+def test_one_leader_met_or_invited_by_another_is_a_leaders_meeting(pack: RulesPack) -> None:
+    """ "would meet Trump", "invited Pashinyan to Baku", "a meeting with Kagame": one leader met or
+    invited by another named before is a leaders' meeting; a minister met is not."""
+    met = read(pack, "Update", "Netanyahu said he would meet Trump at the White House next week.")
+    assert triples(met) == {("agreement", "ISR", "leaders_meeting")}
+    invited = read(pack, "Update", "Aliyev invited Pashinyan to Baku for their next meeting.")
+    assert triples(invited) == {("proposal", "AZE", "leaders_meeting")}
+    ministers = read(pack, "Update", "China said He Lifeng would meet Bessent in Geneva on Friday.")
+    assert ("agreement", "CHN", "leaders_meeting") not in triples(ministers)
+    called = read(
+        pack,
+        "Update",
+        "Tshisekedi spoke, calling again for a meeting with Kagame and for new sanctions on Rwanda.",
+    )
+    assert triples(called) == {("demand", "COD", "leaders_meeting"), ("demand", "COD", "sanctions")}
+
+
+def test_two_leaders_joined_before_a_meeting_word_are_a_leaders_meeting(pack: RulesPack) -> None:
+    """ "proposed that Pashinyan and Aliyev meet", "an Aliyev-Pashinyan meeting"."""
+    proposed = read(pack, "Update", "Armenia proposed that Pashinyan and Aliyev meet in Abu Dhabi.")
+    assert triples(proposed) == {("proposal", "ARM", "leaders_meeting")}
+    dismissed = read(
+        pack,
+        "Update",
+        "Baku dismissed the idea of an Aliyev-Pashinyan meeting before the treaty is signed.",
+    )
+    assert triples(dismissed) == {("rejection", "AZE", "leaders_meeting")}
+
+
+def test_a_meeting_at_the_level_of_leaders_is_a_leaders_meeting(pack: RulesPack) -> None:
+    """ "a meeting at the level of leaders", "a trilateral meeting"."""
+    claims = read(pack, "Update", "Kosovo wants a meeting at the level of leaders, Kurti said.")
+    assert triples(claims) == {("demand", "XKX", "leaders_meeting")}
+
+
+def test_resuming_contacts_is_talks(pack: RulesPack) -> None:
+    """ "ready to resume contacts with Washington": an offer of talks."""
+    claims = read(
+        pack, "Update", "Tehran is ready to resume contacts with Washington, Araghchi said."
+    )
+    assert triples(claims) == {("proposal", "IRN", "talks")}
+
+
+def test_backing_someones_plan_is_agreeing_to_it(pack: RulesPack) -> None:
+    """ "Israel backed Egypt's plan for a two-day truce": an agreement on the truce."""
+    claims = read(pack, "Update", "Israel backed Egypt's plan for a two-day truce.")
+    assert triples(claims) == {("agreement", "ISR", "ceasefire")}
+
+
+def test_confirming_a_planned_deal_is_agreeing_to_it(pack: RulesPack) -> None:
+    """ "Hamas confirmed the planned exchange": an agreement (not a report of one done)."""
+    claims = read(pack, "Update", "Hamas confirmed the planned exchange, an official said.")
+    assert triples(claims) == {("agreement", "HAMAS", "prisoner_exchange")}
+    assert read(pack, "Update", "Qatar confirmed the exchange had taken place.") == []
+
+
+def test_working_groups_are_talks_and_what_they_would_do_is_the_proposal(pack: RulesPack) -> None:
+    """ "proposed three working groups - on political and humanitarian issues - which would meet
+    online": a proposal of talks, not of aid, and no agreement to meet."""
+    claims = read(
+        pack,
+        "Update",
+        "Armenia proposed setting up two working groups - on border, transport and humanitarian"
+        " issues - which would meet in Geneva every month.",
+    )
+    assert triples(claims) == {("proposal", "ARM", "talks")}
+
+
+def test_what_someone_wants_from_talks_is_no_demand_for_them(pack: RulesPack) -> None:
+    """ "What Hamas wants from the Cairo talks" asks for nothing."""
+    assert read(pack, "Update", "What Hamas wants from the Cairo talks is unclear.") == []
