@@ -7,8 +7,12 @@ Public surface:
 
 from __future__ import annotations
 
-from monitor.claims.extract import extract
-from monitor.claims.model import KINDS, Claim, ClaimKind
-from monitor.claims.pack import RulesPack, load_pack
+from monitor import native as _native
+
+_native.install(__name__, __path__)  # the compiled modules when built for these sources (native.py)
+
+from monitor.claims.extract import extract  # noqa: E402
+from monitor.claims.model import KINDS, Claim, ClaimKind  # noqa: E402
+from monitor.claims.pack import RulesPack, load_pack  # noqa: E402
 
 __all__ = ["KINDS", "Claim", "ClaimKind", "RulesPack", "extract", "load_pack"]

@@ -14,6 +14,8 @@ from typing import Any, cast
 
 import ahocorasick
 
+from monitor.native import plain_class
+
 # The regex parser is the only way to read a pattern's literal start; it is private, so it is
 # loaded by name (it has been re._parser and re._constants since Python 3.11).
 sre_c: Any = importlib.import_module("re._constants")
@@ -133,6 +135,7 @@ def _cut(key: str) -> str:
     return key if inner < 0 else key[:inner]
 
 
+@plain_class  # pickled with the rules pack (see monitor.native)
 class WordStartGate:
     """A cheap necessary test for a regex whose every match starts at a word start (its pattern
     opens with `(?<!\\w)` or `\\b` and a word character): the literal stems every match begins
@@ -225,6 +228,7 @@ def lower_same_length(text: str) -> str:
     return low.replace("’", "'")
 
 
+@plain_class  # pickled with the rules pack (see monitor.native)
 class KeywordIndex:
     """Aliases (literal) and cue/topic patterns (regexes with literal stems) in one automaton."""
 

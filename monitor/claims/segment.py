@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from monitor.native import plain_class
+
 # The look-ahead at the first character only lets the regex skip quickly to possible ends.
 _END = re.compile(r"(?=[.!?…\s])(?:[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9•–—-])|\s+[•·]\s+)")
 # The same without the bullet alternative, for text that holds no bullet: it starts with a
@@ -88,6 +90,7 @@ class Sentence(NamedTuple):
     quoted: bool
 
 
+@plain_class  # pickled with the rules pack (see monitor.native)
 class BreakIndex:
     """The pack's clause breaks when every one is an ASCII literal: `str.find` over the post's
     lower-cased text finds every place one occurs (in C, about 40x fewer instructions than the
