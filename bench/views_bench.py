@@ -326,6 +326,7 @@ def _profile(store: Any, pack: Any, position: int) -> list[str]:
 
 def run(n: int = POSTS) -> dict[str, Any]:
     """Build the log, then measure (see the module docstring); return JSON-ready results."""
+    from monitor import native
     from monitor.claims import load_pack
     from monitor.log_setup import configure_logging
     from monitor.views import NegotiationProjection, build_projection
@@ -346,6 +347,8 @@ def run(n: int = POSTS) -> dict[str, Any]:
                 "events": events,
                 "append": {"seconds": round(append_s, 2), "events_per_s": round(events / append_s)},
                 "load_average_before": [round(x, 2) for x in os.getloadavg()],
+                # the claims modules compiled with mypyc (monitor/native.py) or pure Python
+                "claims_compiled": native.active(),
                 "floor": _floor(store),
             }
             # the whole projection first, so the process's peak memory is its own
@@ -387,6 +390,8 @@ def table(results: dict[str, Any]) -> str:
     floor = results["floor"]
     full, alone = results["full_overall"], results["views_only_overall"]
     extraction = results["extraction_only"]
+    compiled = results.get("claims_compiled")  # not recorded before the compiled build
+    code = "as built" if compiled is None else ("compiled" if compiled else "pure Python")
 
     def rate(r: dict[str, Any], unit: str) -> str:
         return f"{r['per_s']:,} {unit}/s | {r['per_cpu_s']:,} {unit}/CPU-s"
@@ -403,7 +408,8 @@ def table(results: dict[str, Any]) -> str:
         "|---|---|---|",
         f"| floor: read events | {rate(floor['read'], 'events')} |",
         f"| floor: read and decode posts | {rate(floor['read_decode'], 'events')} |",
-        f"| extraction alone ({extraction['claims']:,} claims) | {rate(extraction, 'posts')} |",
+        f"| extraction alone ({extraction['claims']:,} claims; claims modules {code}) | "
+        f"{rate(extraction, 'posts')} |",
         f"| views alone (claims handed over from memory: fold and commits) | {rate(alone, 'posts')} |",
         f"| **whole projection** (read, extract in {results.get('extract_workers', 0)} worker "
         f"processes, fold, commit; CPU of all processes) | **{full['per_s']:,} posts/s** | "
