@@ -281,6 +281,30 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
     return out
 
 
+# A condition after a commitment that names the price ("would stop its attacks if Israel ended
+# its strikes", "will stop firing only for as long as Israel does"): an offer, not an agreement.
+_OFFER_IF = re.compile(r"(?:only )?(?:if|provided|so long as|as long as)\b", re.IGNORECASE)
+
+
+def _conditional_price(
+    ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], rule_name: str
+) -> str | None:
+    """A future outcome verb ("would stop", "will release") whose only doubt is a condition after
+    it in its sentence, of the kind that names a price ("if", "as long as"; not "unless" or
+    "whether"), with no hedge before it: the holder offers it on that condition ("offer"), or,
+    negated, refuses it until then ("refusal": "would not return to talks as long as it is
+    attacked", read on as a negated cue). None: hypothetical, no claim."""
+    if not rule_name.endswith("-future"):
+        return None
+    condition = ctx.conditions.get(sentence.start, -1)
+    if condition < cue.end or _OFFER_IF.match(ctx.text, condition) is None:
+        return None
+    markers = ctx.pack.markers
+    if markers.gates["hedge"].search(markers.hedge, ctx.text, ctx.form, clause[0], cue.start):
+        return None
+    return "refusal" if is_negated(ctx, cue, clause, None) else "offer"
+
+
 def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
     ctx: Context,
     cue: Cue,
@@ -317,7 +341,11 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     if rule.condition and is_other_half(ctx, cue, clause, read or set()):
         return []  # "307 were returned in exchange for 307 Ukrainians": the exchange was done
     if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause, kind):
-        return []
+        price = _conditional_price(ctx, cue, sentence, clause, rule_name)
+        if price is None:
+            return []
+        if price == "offer":
+            kind, rule_name = "proposal", f"{rule_name}/if"
     holder, unowned = holder_of(ctx, cue, kind, sentence, clause)
     if unowned:
         return []

@@ -184,17 +184,28 @@ def is_irrealis(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     )
 
 
+# "the first aid to arrive since the truce", "the last hostages to be freed": done, not to come
+_FIRST_TO = re.compile(
+    r"\b(?:first|last|only|latest)\s+(?:[\w-]+\s+){0,3}?to\s+(?:be\s+|have\s+been\s+)?$",
+    re.IGNORECASE,
+)
+
+
 def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
-    """The verb is still to come: "will be exchanged", "to hand over", "would hand over"."""
+    """The verb is still to come: "will be exchanged", "to hand over", "would hand over" (not
+    "the first aid to arrive since the truce": an infinitive after "first" or "last" tells what
+    happened)."""
     start = max(clause[0], cue.start - 60)
     markers = ctx.pack.markers
-    return (
-        markers.gates["future_end"].search(markers.future_end, ctx.text, ctx.form, start, cue.start)
-        is not None
+    found = markers.gates["future_end"].search(
+        markers.future_end, ctx.text, ctx.form, start, cue.start
     )
+    if found is None:
+        return False
+    return _FIRST_TO.search(ctx.text, max(clause[0], cue.start - 50), cue.start) is None
 
 
-def is_noun_use(ctx: Context, cue: Cue) -> bool:
+def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an early return)
     """The cue word is used as a noun: it follows a determiner or a possessive ("a key demand")."""
     if cue.rule.noun:
         return True
@@ -220,12 +231,25 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:
     if words[-1] in dets or " ".join(words[-2:]) in dets:
         return True
     # "a key demand", but not "the U.S. rejected": the word between is no name
-    return (
+    if not (
         len(words) > 1
         and words[-2] in dets
         and raw[-1].replace("-", "").isalpha()
         and not raw[-1][:1].isupper()
-    )
+    ):
+        return False
+    # nor "the truce came into effect", "the convoy reached": the word between names a topic, the
+    # subject of the verb
+    last = ctx.text.rfind(raw[-1], 0, cue.start) + len(raw[-1])
+    return not any(t.end == last for t in ctx.topics_in(cue.start - 40, cue.start))
+
+
+# A title in the possessive after a name: "the US president's", "Israel's prime minister's"
+_TITLE_OWNER = re.compile(
+    r"(?:president|minister|government|administration|leader|leadership|side|delegation|office|"
+    r"envoy|negotiators?|team|army|military)(?:'s|’s|s'|s’)",
+    re.IGNORECASE,
+)
 
 
 def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
@@ -250,6 +274,8 @@ def owner_of(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
         words = gap.split()
         if m.possessive and words and words[0] in ("'s", "’s", "'", "’"):
             words = words[1:]
+        elif not m.possessive and words and _TITLE_OWNER.fullmatch(words[-1]):
+            words = words[:-1]  # "the US president's proposal": the president speaks for the US
         adjectives_only = all(w.lower().strip("\"“”'‘’") in _ADJECTIVES for w in words)
         if adjectives_only and (m.possessive or m.form == "name") and not _is_venue(ctx, m, cue):
             return m

@@ -12,7 +12,7 @@ from monitor.claims.reading import Context, Cue, TopicHit, window_end
 from monitor.claims.segment import Sentence
 
 _ANAPHOR_AFTER = re.compile(
-    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:deal|agreement|accord|plan|proposal|arrangement))\b",
+    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement))\b",
     re.IGNORECASE,
 )
 _ANAPHOR_BEFORE = re.compile(
@@ -21,6 +21,12 @@ _ANAPHOR_BEFORE = re.compile(
 )
 _EXPLAINED = re.compile(
     r"\s+(?:under which|in which|whereby|by which|that (?:would|will)|which (?:would|will))\b",
+    re.IGNORECASE,
+)
+_TERMS_EXPLAINED = re.compile(
+    r"(?:\s+[\w-]+){0,3}?\s*,?\s+(?:under which|in which|whereby|by which|"
+    r"(?:that|which) (?:would |will |also )?(?:commits?|includes?|provides? for|calls? for|sees?|"
+    r"requires?|binds?|sets? out)|including)\b",
     re.IGNORECASE,
 )
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
@@ -90,6 +96,14 @@ def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
     prep = next(w.lower() for w in again if w.lower() in ("for", "on", "to"))
     before = text[max(0, chosen[0].start - 60) : chosen[0].start].lower().split()
     return prep in before[-6:]
+
+
+_DEFINITE = re.compile(r"\b(?:the|this|that)\s+(?:[\w.’'-]+\s+){0,2}$", re.IGNORECASE)
+
+
+def _definite(text: str, start: int, end: int) -> bool:
+    """ "the US proposal", "that offer": a noun cue that names something said before."""
+    return _DEFINITE.search(text, max(start, end - 30), end) is not None
 
 
 def _anaphor_after(text: str, pos: int, endpos: int) -> re.Match[str] | None:
@@ -175,7 +189,7 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
                 chosen.append(nxt)
             else:
                 break
-        return chosen
+        return _with_terms(ctx, chosen, after, clause)
     if first is not None:
         if _EXPLAINED.match(ctx.text, first.end):
             # "approved a deal under which Hamas would free 50 hostages": what the deal does
@@ -210,10 +224,28 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
         ctx.text, cue.start, cue.end
     )
     noun = _ANAPHOR_BEFORE.search(ctx.text, clause[0], cue.start)
-    if not (pronoun or noun):
-        return []
+    if not (pronoun or noun or (cue.rule.noun and _definite(ctx.text, clause[0], cue.start))):
+        return []  # ("accepted the US proposal": a noun cue can point back itself)
     kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
     return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
+
+
+def _with_terms(
+    ctx: Context, chosen: list[TopicHit], after: list[TopicHit], clause: tuple[int, int]
+) -> list[TopicHit]:
+    """ "signed a declaration that commits both sides to a permanent ceasefire", "a peace
+    agreement that would include Ukraine's withdrawal": the terms named are claimed too."""
+    if chosen[-1].topic != "peace_terms":
+        return chosen
+    terms = _TERMS_EXPLAINED.match(ctx.text, chosen[-1].end, clause[1])
+    if terms is None:
+        return chosen
+    inside = [
+        t for t in after if t.strong and t.start >= terms.end() and t.topic != "peace_terms"
+    ]  # fmt: skip
+    if inside and inside[0].start - terms.end() <= 40:
+        return [*chosen, inside[0]]
+    return chosen
 
 
 def _freed_by_name(ctx: Context, cue: Cue, clause: tuple[int, int]) -> TopicHit | None:

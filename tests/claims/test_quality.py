@@ -40,6 +40,7 @@ OWN_DOCUMENTS = [
     "colombia-eln-talks",  # below the F1 bar until the third round (docs/claims.md, Quality)
     "us-russia-alaska-summit",
     "ukraine-russia-istanbul-july",
+    "israel-iran-ceasefire",
 ]
 
 

@@ -462,3 +462,118 @@ def test_working_groups_are_talks_and_what_they_would_do_is_the_proposal(pack: R
 def test_what_someone_wants_from_talks_is_no_demand_for_them(pack: RulesPack) -> None:
     """ "What Hamas wants from the Cairo talks" asks for nothing."""
     assert read(pack, "Update", "What Hamas wants from the Cairo talks is unclear.") == []
+
+
+def test_a_commitment_on_a_condition_is_an_offer(pack: RulesPack) -> None:
+    """ "would release all the hostages if Israel ended the war": a proposal; "unless" is a
+    threat (nothing); a refusal "as long as" something lasts is still a rejection."""
+    offer = read(
+        pack, "Update", "Hamas said it would release all the hostages if Israel ended the war."
+    )
+    assert triples(offer) == {("proposal", "HAMAS", "prisoner_exchange")}
+    assert (
+        read(pack, "Update", "Hamas would release the hostages unless Israel resumed the war.")
+        == []
+    )
+    refusal = read(
+        pack,
+        "Update",
+        "Khamenei said Tehran would not return to negotiations with Washington as long as Israel"
+        " kept bombing.",
+    )
+    assert triples(refusal) == {("rejection", "IRN", "talks")}
+
+
+def test_will_halt_attacks_is_a_ceasefire_commitment(pack: RulesPack) -> None:
+    """ "will halt its attacks on energy sites": an agreement on a ceasefire."""
+    claims = read(
+        pack,
+        "Update",
+        "Russia will halt its attacks on energy sites for 30 days, the Kremlin said.",
+    )
+    assert triples(claims) == {("agreement", "RUS", "ceasefire")}
+
+
+def test_a_proposal_owned_through_a_title_or_named_before(pack: RulesPack) -> None:
+    """ "the Egyptian president's proposal" is Egypt's; "accepted the Qatari proposal" is about
+    the truce the post named before."""
+    claims = read(pack, "Update", "Hamas accepted the Egyptian president's proposal for a truce.")
+    assert triples(claims) == {
+        ("agreement", "HAMAS", "ceasefire"),
+        ("proposal", "EGY", "ceasefire"),
+    }
+    later = read(
+        pack,
+        "Qatar put forward a plan for a 60-day truce.",
+        "Hamas accepted the Qatari proposal on Sunday.",
+    )
+    assert triples(later) == {("proposal", "QAT", "ceasefire"), ("agreement", "HAMAS", "ceasefire")}
+
+
+def test_the_first_aid_to_arrive_has_arrived(pack: RulesPack) -> None:
+    """ "reached Khartoum ..., the first aid to arrive since the truce": aid delivered, not a
+    commitment, and the truce after "since" is no topic of it."""
+    claims = read(
+        pack,
+        "Update",
+        "A convoy of trucks carrying food reached Khartoum on Tuesday, the UN said, the first aid to"
+        " arrive in the city since the truce.",
+    )
+    assert triples(claims) == {("fulfilment", "UN", "humanitarian_aid")}
+
+
+def test_people_in_need_are_no_demand(pack: RulesPack) -> None:
+    """ "access to everyone in need": "need" is no demand there."""
+    claims = read(
+        pack,
+        "Update",
+        "Sudan and the RSF agreed to allow humanitarian access to everyone in need in Darfur.",
+    )
+    assert triples(claims) == {("agreement", "RSF", "humanitarian_aid")}
+
+
+def test_terrorist_designations_and_blockades_name_their_topics(pack: RulesPack) -> None:
+    """Lifting a designation as a terrorist organisation is lifting a sanction; lifting a
+    blockade is about aid access."""
+    lifted = read(
+        pack,
+        "Update",
+        "The State Department will help lift the Houthis' designation as a terrorist organisation.",
+    )
+    assert triples(lifted) == {("agreement", "USA", "sanctions")}
+    blockade = read(
+        pack, "Update", "The Houthis demanded that Saudi Arabia lift its blockade of Yemen's ports."
+    )
+    assert triples(blockade) == {("demand", "HOUTHIS", "humanitarian_aid")}
+
+
+def test_a_declaration_is_peace_terms_and_its_terms_are_claimed_too(pack: RulesPack) -> None:
+    """ "signed a joint declaration ... that commits both sides to a permanent ceasefire"."""
+    claims = read(
+        pack,
+        "Update",
+        "Armenia and Azerbaijan signed a joint declaration in Washington that commits both sides to a"
+        " permanent ceasefire.",
+    )
+    assert triples(claims) == {
+        ("agreement", "ARM", "peace_terms"),
+        ("agreement", "ARM", "ceasefire"),
+    }
+
+
+def test_a_truce_coming_into_effect_is_carried_out(pack: RulesPack) -> None:
+    """ "The truce came into effect": a fulfilment (a topic word between "the" and the verb is
+    its subject, not a noun use of the verb)."""
+    claims = read(
+        pack,
+        "Israel and Hezbollah agreed a truce on Tuesday.",
+        "The truce came into effect at 4am on Wednesday.",
+    )
+    assert ("fulfilment", "HEZBOLLAH", "ceasefire") in triples(claims)
+
+
+def test_tigrayan_forces_are_known(pack: RulesPack) -> None:
+    """The TPLF (Tigrayan forces) and Somaliland are actors of the pack."""
+    assert triples(
+        read(pack, "Update", "The TPLF rejected the ceasefire, its spokesman said.")
+    ) == {("rejection", "TPLF", "ceasefire")}
