@@ -168,6 +168,25 @@ def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | No
     return None
 
 
+# "Moscow's terms are unchanged: Ukraine must withdraw ...": what follows the colon is the owner's
+_TERMS_COLON = re.compile(
+    r"['’]s? (?:\w+ )?(?:terms|demands|conditions|preconditions|position|red lines)\b[^:.;]{0,40}:\s",
+    re.IGNORECASE,
+)
+
+
+def _terms_owner(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
+    """The owner of the terms a colon opens, for a "must" after it with no speaker."""
+    if ":" not in ctx.text[sentence.start : cue.start]:
+        return None
+    for m in ctx.mentions_in(sentence.start, cue.start):
+        if m.possessive and m.code and _TERMS_COLON.match(ctx.text, m.end):
+            colon = ctx.text.find(":", m.end, cue.start)
+            if colon >= 0 and ctx.text.find(":", colon + 1, cue.start) < 0:
+                return m
+    return None
+
+
 def holder_of(
     ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]
 ) -> tuple[Mention | None, bool]:
@@ -194,6 +213,8 @@ def holder_of(
         found = speaker_of(ctx, cue, sentence)
         if found is None and sentence.quoted:
             found = previous_subject(ctx, sentence)
+        if found is None:
+            found = _terms_owner(ctx, cue, sentence)
         return found, False
     if owner is not None:
         return owner, False

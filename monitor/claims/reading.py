@@ -153,6 +153,20 @@ def _before(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | No
     return " ".join(window.split()[-6:])
 
 
+_OPENING = re.compile(r"[\W_]*(?:(?:but|and|yet|so|even)\W+)?", re.IGNORECASE)
+_NEXT_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
+
+
+def _closed_condition(ctx: Context, sentence: Sentence, condition: int, cue: Cue) -> bool:
+    """A condition inside the sentence whose clause ends before the cue (", and", ";"): "said the
+    deal could not work as long as troops remained, and called on the AU to verify ..." (one that
+    opens the sentence governs all of it: "If Russia is serious, it will agree")."""
+    opening = _OPENING.match(ctx.text, sentence.start, condition)
+    if opening is not None and opening.end() == condition:
+        return False
+    return _NEXT_CONJUNCT.search(ctx.text, condition, cue.start) is not None
+
+
 def is_hypothetical(
     ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], kind: str
 ) -> bool:
@@ -166,11 +180,19 @@ def is_hypothetical(
             markers.conditional, ctx.text, ctx.form, sentence.start, sentence.end
         )
         condition = ctx.conditions[sentence.start] = -1 if found is None else found.start()
-    if condition >= 0 and (condition < cue.start or kind in ("agreement", "fulfilment")):
+    if (
+        condition >= 0
+        and (condition < cue.start or kind in ("agreement", "fulfilment"))
+        and not (condition < cue.start and _closed_condition(ctx, sentence, condition, cue))
+    ):
         return True
     markers = ctx.pack.markers
+    start = clause[0]
+    if ", and" in ctx.text[start : cue.start]:  # "could not work ..., and called on": not across
+        for conjunct in _NEXT_CONJUNCT.finditer(ctx.text, start, cue.start):
+            start = conjunct.end()
     return (
-        markers.gates["hedge"].search(markers.hedge, ctx.text, ctx.form, clause[0], cue.start)
+        markers.gates["hedge"].search(markers.hedge, ctx.text, ctx.form, start, cue.start)
         is not None
     )
 

@@ -29,6 +29,12 @@ _TERMS_EXPLAINED = re.compile(
     r"requires?|binds?|sets? out)|including)\b",
     re.IGNORECASE,
 )
+# "a list of children it wants brought home": what is wanted comes before its holder
+_WANTED_DONE = re.compile(
+    r"\s+(?:(?:to\s+be|back|all)\s+)?(?:returned|freed|released|brought (?:home|back)|"
+    r"handed (?:over|back)|exchanged|repatriated|sent home)\b",
+    re.IGNORECASE,
+)
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
 _LONG_LIST_GAP = re.compile(
@@ -45,6 +51,16 @@ _LIST_GAP = re.compile(
 # sanctions" is a list of two
 _PREP_LIST_GAP = re.compile(
     r"^[^.;:,]{0,40}?\s+(?:and|or|as well as)\s+(?:also\s+)?(?:for|on|to)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+# A list of nominalised acts: "the release of more prisoners, the return of children taken to
+# Russia and preparations for a meeting"
+_ACT_LIST_GAP = re.compile(
+    r"^[^.;:]{0,60}?(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or|as well as)\s+)(?:the\s+|a\s+|an\s+)?"
+    r"(?:return|release|exchange|swap|withdrawal|pull-?out|lifting|easing|removal|end|halt|"
+    r"resumption|preparations?|creation|establishment|deployment|deliver(?:y|ies)|entry|"
+    r"reopening|opening|recognition|repatriation|restoration|transfer|handover)\s+"
+    r"(?:of|for|to)\s+(?:the\s+|a\s+|an\s+|more\s+|all\s+)?$",
     re.IGNORECASE,
 )
 _COORDINATED = re.compile(r"^(?!.*\b(?:including|such as|among)\b).*\b(?:and|or)\b", re.IGNORECASE)
@@ -126,7 +142,7 @@ def _relative(text: str, pos: int, endpos: int) -> re.Match[str] | None:
     return _RELATIVE.search(text, pos, endpos)
 
 
-def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anaphor, before, own, antecedent)
+def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: after, anaphor, before, own, antecedent)
     ctx: Context,
     cue: Cue,
     sentence: Sentence,
@@ -139,6 +155,9 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
     in the clause (after its holder, when the holder comes first), else, for "it"/"such a
     meeting", in the sentences before."""
     allowed = cue.rule.topics
+    wanted = _wanted_before(ctx, cue, clause)
+    if wanted:  # "the 60 hostages it wants freed in the first phase": the hostages
+        return wanted
     end = window_end(ctx, cue, clause)
     after = [
         t for t in ctx.topics_in(cue.end, end)
@@ -185,6 +204,7 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
                 _LIST_GAP.match(gap)
                 or _LONG_LIST_GAP.match(gap)
                 or _prep_list(ctx.text, chosen, gap)
+                or _ACT_LIST_GAP.match(gap)
             ):
                 chosen.append(nxt)
             else:
@@ -202,7 +222,12 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
                 return [head]
         return [first]
     start = clause[0]
-    if floor is not None and floor > clause[0] and not _relative(ctx.text, clause[0], floor):
+    if (
+        floor is not None
+        and floor > clause[0]
+        and not _relative(ctx.text, clause[0], floor)
+        and not _WANTED_DONE.match(ctx.text, cue.end)
+    ):
         start = floor  # "Ukraine needs X": what comes before the holder is another clause's
     before = [
         t for t in ctx.topics_in(start, cue.start)
@@ -228,6 +253,19 @@ def topics_of(  # noqa: PLR0911, PLR0912  (the fallbacks in order: after, anapho
         return []  # ("accepted the US proposal": a noun cue can point back itself)
     kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
     return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
+
+
+def _wanted_before(ctx: Context, cue: Cue, clause: tuple[int, int]) -> list[TopicHit]:
+    """ "a list of children it wants brought home": what is wanted freed or returned is named
+    before its holder (a strong topic), and a weak one after ("in the first phase") is not it."""
+    if cue.rule.kind != "demand" or not _WANTED_DONE.match(ctx.text, cue.end):
+        return []
+    allowed = cue.rule.topics
+    wanted = [
+        t for t in ctx.topics_in(clause[0], cue.start)
+        if t.strong and t.end <= cue.start and (allowed is None or t.topic in allowed)
+    ]  # fmt: skip
+    return wanted[-1:]
 
 
 def _with_terms(

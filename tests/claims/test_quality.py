@@ -41,6 +41,7 @@ OWN_DOCUMENTS = [
     "us-russia-alaska-summit",
     "ukraine-russia-istanbul-july",
     "israel-iran-ceasefire",
+    "ethiopia-tplf-pretoria",
 ]
 
 

@@ -577,3 +577,67 @@ def test_tigrayan_forces_are_known(pack: RulesPack) -> None:
     assert triples(
         read(pack, "Update", "The TPLF rejected the ceasefire, its spokesman said.")
     ) == {("rejection", "TPLF", "ceasefire")}
+
+
+def test_a_condition_or_hedge_ends_with_its_clause(pack: RulesPack) -> None:
+    """ "could not work as long as ..., and called on EU monitors to verify": the call stands;
+    a condition that opens the sentence still governs all of it."""
+    claims = read(
+        pack,
+        "Update",
+        "Kurti said the deal could not work as long as Serbian police remained in the north, and"
+        " called on EU monitors to verify their withdrawal.",
+    )
+    assert triples(claims) == {("demand", "XKX", "mediation")}
+    opening = "If Russia is serious, it will agree, and Ukraine will release its prisoners."
+    assert read(pack, "Update", opening) == []
+
+
+def test_a_list_of_acts_gives_a_demand_each(pack: RulesPack) -> None:
+    """ "push for the release of more prisoners, the return of children ... and preparations for
+    a meeting with Putin": three demands."""
+    claims = read(
+        pack,
+        "Update",
+        "Zelensky said the delegation would push for the release of more prisoners, the return of"
+        " children taken to Russia and preparations for a meeting with Putin.",
+    )
+    assert triples(claims) == {
+        ("demand", "UKR", "prisoner_exchange"),
+        ("demand", "UKR", "children_return"),
+        ("demand", "UKR", "leaders_meeting"),
+    }
+
+
+def test_people_someone_wants_freed_are_what_they_demand(pack: RulesPack) -> None:
+    """ "a list of 60 hostages it wants freed in the first phase": a demand on the hostages."""
+    claims = read(
+        pack,
+        "Update",
+        "Israel handed over a list of 60 hostages it wants freed in the first phase.",
+    )
+    assert triples(claims) == {("demand", "ISR", "prisoner_exchange")}
+
+
+def test_calls_by_someone_for_something_are_their_demand(pack: RulesPack) -> None:
+    """ "rejected calls by European governments for new talks": a demand by the EU too."""
+    claims = read(pack, "Update", "Iran rejected calls by European governments for new talks.")
+    assert triples(claims) == {("demand", "EU", "talks"), ("rejection", "IRN", "talks")}
+
+
+def test_asking_a_third_party_to_help_persuade_is_mediation(pack: RulesPack) -> None:
+    """ "asked Doha to help persuade Tehran": a demand for mediation."""
+    claims = read(
+        pack, "Update", "Washington asked Doha to help persuade Tehran to accept the truce."
+    )
+    assert triples(claims) == {("demand", "USA", "mediation")}
+
+
+def test_terms_after_a_colon_are_their_owners_demands(pack: RulesPack) -> None:
+    """ "Israel's conditions are clear: Hamas must ... free all the hostages": Israel's demand."""
+    claims = read(
+        pack,
+        "Update",
+        "Israel's conditions are clear: Hamas must give up its weapons and free all the hostages.",
+    )
+    assert triples(claims) == {("demand", "ISR", "prisoner_exchange")}
