@@ -641,3 +641,13 @@ def test_terms_after_a_colon_are_their_owners_demands(pack: RulesPack) -> None:
         "Israel's conditions are clear: Hamas must give up its weapons and free all the hostages.",
     )
     assert triples(claims) == {("demand", "ISR", "prisoner_exchange")}
+
+
+def test_a_national_role_is_mediation(pack: RulesPack) -> None:
+    """ "rejected a Turkish role": a third party's part in the talks, rejected."""
+    claims = read(
+        pack,
+        "Update",
+        "Israel had earlier rejected a Turkish role, citing Ankara's hostile positions.",
+    )
+    assert triples(claims) == {("rejection", "ISR", "mediation")}
