@@ -93,7 +93,7 @@ def people_meetings(text: str, mentions: list[Mention], form: str | None = None)
 _MEET_ONE = re.compile(
     r"(?=[mi])\b(?:meet(?:ing|s)?|met|invit(?:e|es|ed|ing))\s+(?:with\s+)?", re.IGNORECASE
 )
-_MEET_ONE_WORDS = (" meet", " met", " invit")
+_MEET_ONE_WORDS = (" meet", " met ", " invit")
 # Titles and first names between the verb and the person: "with Russian President Vladimir Putin"
 _BEFORE_NAME = re.compile(r"(?:(?:[A-Z][\w.’'-]*|of|the)\s+){0,4}")
 # Two people joined before a meeting word: "Zelensky and Putin meet", "a Putin-Zelensky meeting"
@@ -105,34 +105,42 @@ _PAIR_MEET = re.compile(
 
 
 def person_meetings(
-    text: str, mentions: list[Mention], lowered: str, leaders: frozenset[str]
+    text: str, mentions: list[Mention], form: str, leaders: frozenset[str]
 ) -> list[TopicHit]:
     """Leaders' meetings named by one person met or invited ("he would meet Zelenskyy", "calling
     for a meeting with Putin", "Putin invited Trump to Moscow": the person named before, of
     another actor, is the other side), or by two people joined before a meeting word ("proposed
     that Zelensky and Putin meet", "a Putin-Zelensky meeting"). Both must be leaders (heads of
     state or government: `leaders`, normalised aliases): "He Lifeng would meet Bessent" is talks.
-    `lowered`: the text lower-cased."""
+    `form`: the text's padded word form (`keywords.padded_form`: one character longer at the
+    start, the same offsets after it)."""
     hits: list[TopicHit] = []
-    people = [
-        x for x in mentions
-        if x.person and x.form == "name" and norm_alias(text[x.start : x.end]) in leaders
-    ]  # fmt: skip
-    if len(people) < 2 and not (people and any(w in lowered for w in _MEET_ONE_WORDS)):
+    named = [x for x in mentions if x.person and x.form == "name"]
+    if len(named) < 2:
+        return hits  # a meeting needs two leaders named
+    starts_one = sorted(
+        i for word in _MEET_ONE_WORDS for i in _finds(form, word)
+    )  # where "meet", "met", "invit..." start (form index i + 1 is text index i)
+    if not starts_one and " summit" not in form and " talks" not in form:
+        return hits  # no word that could make a meeting of them
+    people = [x for x in named if norm_alias(text[x.start : x.end]) in leaders]
+    if len(people) < 2:
         return hits
     starts = [x.start for x in people]
-    if any(w in lowered for w in _MEET_ONE_WORDS):
-        for m in _MEET_ONE.finditer(text):
-            k = bisect_left(starts, m.end())
-            if k == 0 or k == len(people):
-                continue
-            met, before = people[k], people[k - 1]
-            if met.code == before.code or met.start - m.end() > 40:
-                continue
-            gap = _BEFORE_NAME.match(text, m.end(), met.start)
-            if gap is None or gap.end() != met.start:
-                continue
-            hits.append(TopicHit(m.start(), met.end, "leaders_meeting", True))
+    for at in starts_one:
+        m = _MEET_ONE.match(text, at)
+        if m is None:
+            continue
+        k = bisect_left(starts, m.end())
+        if k == 0 or k == len(people):
+            continue
+        met, before = people[k], people[k - 1]
+        if met.code == before.code or met.start - m.end() > 40:
+            continue
+        gap = _BEFORE_NAME.match(text, m.end(), met.start)
+        if gap is None or gap.end() != met.start:
+            continue
+        hits.append(TopicHit(m.start(), met.end, "leaders_meeting", True))
     for a, b in pairwise(people):
         if a.code == b.code or b.start - a.end > 7:
             continue
@@ -143,6 +151,16 @@ def person_meetings(
         if word is not None:
             hits.append(TopicHit(a.start, word.end(), "leaders_meeting", True))
     return hits
+
+
+def _finds(form: str, word: str) -> list[int]:
+    """Every place `word` (" meet") occurs in `form`."""
+    found = []
+    at = form.find(word)
+    while at >= 0:
+        found.append(at)
+        at = form.find(word, at + 1)
+    return found
 
 
 _QUANTIFIERS = frozenset(["any", "no", "every", "each", "another", "further", "more"])
@@ -220,11 +238,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     )
     mentions = raw_mentions(text, alias_hits, pack)
     meetings = people_meetings(text, mentions, padded if plain else None)
-    met = (
-        person_meetings(text, mentions, padded if plain else text.lower(), pack.leaders)
-        if pack.leaders
-        else None
-    )
+    met = person_meetings(text, mentions, padded, pack.leaders) if pack.leaders else None
     if met:
         meetings = sorted([*meetings, *met], key=lambda t: t.start)
     if meetings:

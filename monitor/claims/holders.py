@@ -120,7 +120,8 @@ def is_complement(ctx: Context, cue: Cue, clause: tuple[int, int], read: set[int
                 return True
             if other.rule.kind == "proposal" and (
                 len(ctx.text[other.end : cue.start].split()) <= 3
-                or _WHICH_WOULD.search(ctx.text, other.end, cue.start) is not None
+                or _WHICH_WOULD.search(ctx.text, max(other.end, cue.start - 40), cue.start)
+                is not None
             ):
                 return True  # "proposed three working groups, which would meet online": its terms
     return False

@@ -224,7 +224,11 @@ def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     )
     if found is None:
         return False
-    return _FIRST_TO.search(ctx.text, max(clause[0], cue.start - 50), cue.start) is None
+    start = max(clause[0], cue.start - 50)
+    low = ctx.text[start : cue.start].lower()
+    if "first" not in low and "last" not in low and "only" not in low:  # ("latest" has "last")
+        return True
+    return _FIRST_TO.search(ctx.text, start, cue.start) is None
 
 
 def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an early return)

@@ -204,7 +204,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
                 _LIST_GAP.match(gap)
                 or _LONG_LIST_GAP.match(gap)
                 or _prep_list(ctx.text, chosen, gap)
-                or _ACT_LIST_GAP.match(gap)
+                or ((" of " in gap or " for " in gap or " to " in gap) and _ACT_LIST_GAP.match(gap))
             ):
                 chosen.append(nxt)
             else:
