@@ -1,20 +1,23 @@
-"""Claim extraction compiled with mypyc, when a build of exactly the current sources exists.
+"""Claim extraction and the views' fold compiled with mypyc, when a build of exactly the current
+sources exists.
 
-The claims modules below are plain Python and stay the definition. `make setup` (and `python -m
-monitor.native build`) compiles a copy of them with mypyc into
-`<sys.prefix>/parley-native/<key>/`, where `key` is a hash of every source file it depends on
-(all of `monitor/claims/*.py`, `monitor/posts.py`, this file) and of the interpreter's
-extension suffix. `monitor.claims` calls `install()` first thing: it loads the compiled modules
-only from the directory named by the hash of the sources as they are now, so an edited source
-(another developer's, in a shared tree) is never shadowed by a stale build: the edit makes a
-new key, no build has it, and the pure Python modules are imported as before. Nothing is ever
-written beside the sources.
+The modules in `GROUPS` are plain Python and stay the definition. `make setup` (and `python -m
+monitor.native build`) compiles a copy of each group with mypyc into
+`<sys.prefix>/parley-native/<key>/`, where `key` is a hash of every source file the group
+depends on (`SOURCES`: for the claims all of `monitor/claims/*.py`, `monitor/posts.py` and this
+file) and of the interpreter's extension suffix. The package (`monitor.claims`, `monitor.views`)
+calls `install()` first thing: it loads the compiled modules only from the directory named by
+the hash of the sources as they are now, so an edited source (another developer's, in a shared
+tree) is never shadowed by a stale build: the edit makes a new key, no build has it, and the
+pure Python modules are imported as before. Nothing is ever written beside the sources, and the
+two groups are built and checked apart (an edit of a rule leaves the compiled fold in use).
 
 Fallbacks, each to the pure Python modules: no build for the current sources (run `make setup`
 again), no C compiler or no mypyc when building (the build says so and stops, exit 0), a build
 that fails to load (the modules it loaded are dropped again), `PARLEY_NATIVE=0` in the
-environment. The compiled modules give the same claims byte for byte
-(tests/claims/test_native.py compares them with the pure modules' in a subprocess).
+environment (`PARLEY_NATIVE=monitor.claims`: that package's build only). The compiled modules
+give the same claims and views byte for byte (tests/claims/test_native.py and
+tests/views/test_native_views.py compare them with the pure modules' in a subprocess).
 """
 
 from __future__ import annotations
@@ -36,11 +39,34 @@ from pathlib import Path
 from typing import TypeVar
 
 PACKAGE = "monitor.claims"
-MODULES = ("keywords", "mentions", "segment", "reading", "holders", "topics", "attrs", "extract")
-"""The compiled modules of `monitor.claims` (the per-post reading; not the pack loading)."""
+GROUPS: dict[str, tuple[str, ...]] = {
+    # the per-post reading (not the pack loading)
+    "monitor.claims": (
+        "keywords", "mentions", "segment", "reading", "holders", "topics", "attrs", "extract",
+    ),
+    # the fold (not the service, the worker pool or the change log)
+    "monitor.views": (
+        "aggregate", "mentions", "firmness", "exchange_index", "exchanges", "demands",
+        "proposals", "responses", "state", "projection",
+    ),
+}  # fmt: skip
+"""The compiled modules of each package."""
+SOURCES: dict[str, tuple[str, ...]] = {
+    "monitor.claims": ("monitor/claims/*.py", "monitor/posts.py", "monitor/native.py"),
+    "monitor.views": (
+        "monitor/views/*.py",
+        "monitor/claims/model.py",
+        "monitor/posts.py",
+        "monitor/events.py",
+        "store/records.py",
+        "monitor/native.py",
+    ),
+}
+"""What a group's build depends on (repository-relative globs): any change, another build."""
+MODULES = GROUPS[PACKAGE]
 ENV = "PARLEY_NATIVE"
-_MONITOR = Path(__file__).resolve().parent
-_KEEP = 4  # builds kept (other source versions, e.g. of other branches); older ones are removed
+_ROOT = Path(__file__).resolve().parent.parent  # the directory holding monitor/ and store/
+_KEEP = 8  # builds kept (other source versions, e.g. of other branches); older ones are removed
 
 T = TypeVar("T")
 
@@ -58,18 +84,15 @@ def plain_class(cls: T) -> T:
     return cls
 
 
-def _sources(monitor: Path) -> list[Path]:
-    return [*sorted((monitor / "claims").glob("*.py")), monitor / "posts.py", monitor / "native.py"]
-
-
-def source_key(monitor: Path = _MONITOR) -> str:
-    """The hash naming the build of the sources under `monitor` for this interpreter."""
+def source_key(package: str = PACKAGE, base: Path = _ROOT) -> str:
+    """The hash naming the build of `package` from the sources under `base` for this interpreter."""
     digest = hashlib.sha256()
     digest.update(importlib.machinery.EXTENSION_SUFFIXES[0].encode())
-    digest.update(" ".join(MODULES).encode())
-    for path in _sources(monitor):
-        digest.update(f"\0{path.relative_to(monitor)}\0".encode())
-        digest.update(path.read_bytes())
+    digest.update(f"{package}: {' '.join(GROUPS[package])}".encode())
+    for pattern in SOURCES[package]:
+        for path in sorted(base.glob(pattern)):
+            digest.update(f"\0{path.relative_to(base)}\0".encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 
@@ -78,23 +101,32 @@ def root() -> Path:
     return Path(sys.prefix) / "parley-native"
 
 
-def active() -> bool:
-    """True when the claims modules in use are the compiled ones."""
-    return PACKAGE in ACTIVE
+def active(package: str = PACKAGE) -> bool:
+    """True when the modules of `package` in use are the compiled ones."""
+    return package in ACTIVE
+
+
+def enabled(package: str) -> bool:
+    """`PARLEY_NATIVE`: unset, empty or 1 uses every build, 0 none, else a comma-separated list
+    of the packages whose builds to use (e.g. `monitor.claims`)."""
+    value = os.environ.get(ENV, "").strip()
+    if value in ("", "1"):
+        return True
+    return package in {name.strip() for name in value.split(",")}
 
 
 def install(package: str, path: MutableSequence[str]) -> bool:
     """Load the compiled modules of `package` (whose `__path__` is `path`) when a build of the
     current sources exists; False (and nothing changed) otherwise."""
-    if package != PACKAGE or os.environ.get(ENV, "").strip() == "0":
+    if package not in GROUPS or not enabled(package):
         return False
     try:
-        target = root() / source_key()
+        target = root() / source_key(package)
         manifest = json.loads((target / "manifest.json").read_text())
     except (OSError, ValueError):
         return False
     lib_name = str(manifest["lib"])
-    where = str(target / "claims")
+    where = str(target / "modules")
     before = set(sys.modules)
     try:
         spec = importlib.util.spec_from_file_location(lib_name, target / manifest["lib_file"])
@@ -104,9 +136,10 @@ def install(package: str, path: MutableSequence[str]) -> bool:
         sys.modules[lib_name] = lib
         spec.loader.exec_module(lib)
         path.insert(0, where)
-        for name in MODULES:
+        for name in GROUPS[package]:
             module = importlib.import_module(f"{package}.{name}")
-            if not str(getattr(module, "__file__", "")).startswith(where):
+            # (mypyc may name a module's file after its own path inside the build)
+            if not str(getattr(module, "__file__", "")).startswith(str(target)):
                 raise ImportError(f"{module.__name__} was not loaded from the build")
     except Exception:  # any failure: back to the pure modules, as if there were no build
         if where in path:
@@ -119,33 +152,45 @@ def install(package: str, path: MutableSequence[str]) -> bool:
 
 
 def build(*, quiet: bool = False) -> int:
-    """Compile the claims modules for the current sources (nothing to do when built already).
+    """Compile every group whose current sources have no build yet (nothing to do otherwise).
 
-    Returns 0 when a build is in place or cannot be made here (pure Python then), 1 when
-    mypyc itself failed (its output is printed)."""
+    Returns 0 when the builds are in place or cannot be made here (pure Python then), 1 when
+    mypyc itself failed for a group (its output is printed; that group stays pure Python)."""
     say: Callable[[str], None] = (lambda _: None) if quiet else _say
     if shutil.which(os.environ.get("CC", "cc")) is None and shutil.which("gcc") is None:
-        say("native: no C compiler: claims stay pure Python")
+        say("native: no C compiler: claims and views stay pure Python")
         return 0
     if importlib.util.find_spec("mypyc") is None:
-        say("native: mypyc is not installed (the dev extra): claims stay pure Python")
+        say("native: mypyc is not installed (the dev extra): claims and views stay pure Python")
         return 0
     base = root()
     base.mkdir(parents=True, exist_ok=True)
-    if (base / source_key() / "manifest.json").exists():
-        say(f"native: up to date ({source_key()})")
-        return 0
+    failed = 0
+    for package in GROUPS:
+        if (base / source_key(package) / "manifest.json").exists():
+            say(f"native: {package} up to date ({source_key(package)})")
+            continue
+        failed |= _build_group(package, base, say)
+    _prune(base)
+    return failed
+
+
+def _build_group(package: str, base: Path, say: Callable[[str], None]) -> int:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="build-", dir=base))
     try:
-        copy = work / "src" / "monitor"
-        shutil.copytree(_MONITOR, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-        key = source_key(copy)  # of the copy compiled, even if the tree moved meanwhile
-        (work / "src" / "mypy.ini").write_text("[mypy]\nignore_missing_imports = True\n")
-        files = [f"monitor/claims/{name}.py" for name in MODULES]
+        src = work / "src"
+        for top in ("monitor", "store"):
+            shutil.copytree(
+                _ROOT / top, src / top, ignore=shutil.ignore_patterns("__pycache__", "*.so")
+            )
+        key = source_key(package, src)  # of the copy compiled, even if the tree moved meanwhile
+        (src / "mypy.ini").write_text("[mypy]\nignore_missing_imports = True\n")
+        folder = package.replace(".", "/")
+        files = [f"{folder}/{name}.py" for name in GROUPS[package]]
         done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "mypyc", *files],
-            cwd=work / "src",
+            cwd=src,
             capture_output=True,
             text=True,
             check=False,
@@ -153,29 +198,29 @@ def build(*, quiet: bool = False) -> int:
         )
         if done.returncode != 0:
             _say(f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-            _say("native: mypyc failed: claims stay pure Python")
+            _say(f"native: mypyc failed: {package} stays pure Python")
             return 1
-        libs = list((work / "src").glob("*__mypyc*.so"))
+        libs = list(src.glob("*__mypyc*.so"))
         if len(libs) != 1:
-            _say(f"native: expected one mypyc library, found {libs}: claims stay pure Python")
+            _say(f"native: expected one mypyc library, found {libs}: {package} stays pure Python")
             return 1
         stage = work / "out"
-        (stage / "claims").mkdir(parents=True)
+        (stage / "modules").mkdir(parents=True)
         shutil.move(libs[0], stage / libs[0].name)
-        for name in MODULES:
-            (shim,) = (copy / "claims").glob(f"{name}.*.so")
-            shutil.move(shim, stage / "claims" / shim.name)
+        for name in GROUPS[package]:
+            (shim,) = (src / folder).glob(f"{name}.*.so")
+            shutil.move(shim, stage / "modules" / shim.name)
         manifest = {
+            "package": package,
             "lib": libs[0].name.split(".", 1)[0],
             "lib_file": libs[0].name,
-            "modules": list(MODULES),
+            "modules": list(GROUPS[package]),
             "python": sys.version,
         }
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=1))
         with contextlib.suppress(OSError):  # built meanwhile by another make: keep that one
             stage.rename(base / key)
-        say(f"native: built {key} in {time.perf_counter() - started:.1f} s")
-        _prune(base)
+        say(f"native: built {package} ({key}) in {time.perf_counter() - started:.1f} s")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -199,13 +244,15 @@ def main(argv: list[str]) -> int:
     if command == "build":
         return build()
     if command == "status":
-        import monitor.claims  # noqa: F401 - installs the build when there is one
+        import monitor.claims  # installs the builds when there are
+        import monitor.views  # noqa: F401
 
         imported = sys.modules[__spec__.name if __spec__ else __name__]  # not __main__
-
-        key = source_key()
-        built = (root() / key / "manifest.json").exists()
-        _say(f"sources {key}: {'built' if built else 'not built'}; in use: {imported.active()}")
+        for package in GROUPS:
+            key = source_key(package)
+            built = (root() / key / "manifest.json").exists()
+            state = "built" if built else "not built"
+            _say(f"{package}: sources {key} {state}; in use: {imported.active(package)}")
         return 0
     _say("usage: python -m monitor.native build|status")
     return 2

@@ -15,9 +15,13 @@ Public surface:
 
 from __future__ import annotations
 
-from monitor.views.errors import UnknownViewError, ViewError
-from monitor.views.projection import NegotiationProjection
-from monitor.views.service import (
+from monitor import native as _native
+
+_native.install(__name__, __path__)  # the compiled fold when built for these sources (native.py)
+
+from monitor.views.errors import UnknownViewError, ViewError  # noqa: E402
+from monitor.views.projection import NegotiationProjection  # noqa: E402
+from monitor.views.service import (  # noqa: E402
     PROJECTION,
     ViewsService,
     build_projection,
@@ -29,7 +33,7 @@ from monitor.views.service import (
     read_views,
     views_as_of,
 )
-from monitor.views.state import VIEWS
+from monitor.views.state import VIEWS  # noqa: E402
 
 __all__ = [
     "PROJECTION",

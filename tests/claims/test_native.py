@@ -76,29 +76,40 @@ def test_the_pack_pickles_and_reads_the_same(pack: RulesPack) -> None:
 
 
 def _sources_copy(tmp_path: Path) -> Path:
-    monitor = tmp_path / "monitor"
-    (monitor / "claims").mkdir(parents=True)
-    src = ROOT / "monitor"
-    for path in (src / "claims").glob("*.py"):
-        shutil.copy(path, monitor / "claims" / path.name)
-    shutil.copy(src / "posts.py", monitor / "posts.py")
-    shutil.copy(src / "native.py", monitor / "native.py")
-    return monitor
+    for top in ("monitor", "store"):
+        shutil.copytree(ROOT / top, tmp_path / top, ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
 
 
-def test_any_edit_of_a_source_makes_another_key(tmp_path: Path) -> None:
-    monitor = _sources_copy(tmp_path)
-    key = native.source_key(monitor)
-    assert key == native.source_key(ROOT / "monitor")
-    for name in ("claims/reading.py", "claims/pack.py", "posts.py"):
-        path = monitor / name
+@pytest.mark.parametrize("package", list(native.GROUPS))
+def test_any_edit_of_a_source_makes_another_key(tmp_path: Path, package: str) -> None:
+    base = _sources_copy(tmp_path)
+    key = native.source_key(package, base)
+    assert key == native.source_key(package, ROOT)
+    folder = package.replace(".", "/")
+    for name in (
+        f"{folder}/{native.GROUPS[package][0]}.py",
+        "monitor/posts.py",
+        "monitor/native.py",
+    ):
+        path = base / name
         text = path.read_text()
         path.write_text(text + "\n")
-        assert native.source_key(monitor) != key, name
+        assert native.source_key(package, base) != key, name
         path.write_text(text)
-    assert native.source_key(monitor) == key
-    (monitor / "claims" / "new_module.py").write_text("X = 1\n")
-    assert native.source_key(monitor) != key
+    assert native.source_key(package, base) == key
+    (base / folder / "new_module.py").write_text("X = 1\n")
+    assert native.source_key(package, base) != key
+
+
+def test_an_edit_of_a_rule_module_leaves_the_fold_key(tmp_path: Path) -> None:
+    base = _sources_copy(tmp_path)
+    views = native.source_key("monitor.views", base)
+    claims = native.source_key("monitor.claims", base)
+    path = base / "monitor" / "claims" / "reading.py"
+    path.write_text(path.read_text() + "\n")
+    assert native.source_key("monitor.views", base) == views
+    assert native.source_key("monitor.claims", base) != claims
 
 
 def test_without_a_build_for_the_sources_nothing_is_loaded(
@@ -118,7 +129,7 @@ def test_a_broken_build_is_dropped_again(tmp_path: Path, monkeypatch: pytest.Mon
     """A manifest whose library does not load: the path and modules are as they were."""
     monkeypatch.setattr(native, "root", lambda: tmp_path)
     build = tmp_path / native.source_key()
-    (build / "claims").mkdir(parents=True)
+    (build / "modules").mkdir(parents=True)
     (build / "broken.so").write_bytes(b"not a library")
     (build / "manifest.json").write_text(json.dumps({"lib": "broken", "lib_file": "broken.so"}))
     before = dict(sys.modules)
@@ -127,6 +138,19 @@ def test_a_broken_build_is_dropped_again(tmp_path: Path, monkeypatch: pytest.Mon
     assert path == ["/somewhere"]
     assert "broken" not in sys.modules
     assert set(sys.modules) == set(before)
+
+
+def test_the_environment_chooses_the_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value, claims, views in [
+        ("", True, True),
+        ("1", True, True),
+        ("0", False, False),
+        ("monitor.claims", True, False),
+        ("monitor.views, monitor.claims", True, True),
+    ]:
+        monkeypatch.setenv(native.ENV, value)
+        assert native.enabled("monitor.claims") is claims, value
+        assert native.enabled("monitor.views") is views, value
 
 
 def test_plain_class_changes_nothing() -> None:
