@@ -3,7 +3,9 @@ pronouns and "the two sides", title repeats, refusals. One behaviour per test, r
 
 from __future__ import annotations
 
-from monitor.claims import RulesPack
+from pathlib import Path
+
+from monitor.claims import RulesPack, load_pack
 from tests.claims.conftest import read, triples
 
 
@@ -651,3 +653,17 @@ def test_a_national_role_is_mediation(pack: RulesPack) -> None:
         "Israel had earlier rejected a Turkish role, citing Ankara's hostile positions.",
     )
     assert triples(claims) == {("rejection", "ISR", "mediation")}
+
+
+def test_leaders_come_from_the_users_actors_file_too(tmp_path: Path) -> None:
+    """A `leaders:` list in a user's actors file: one of them met by another is a leaders'
+    meeting; listed under `people:` only, the same name makes none."""
+    text = "Kopyrkin said he would meet Putin in Minsk on Friday."
+    as_leader = tmp_path / "leaders.yaml"
+    as_leader.write_text("BLR:\n  leaders: [Kopyrkin]\n", encoding="utf-8")
+    claims = read(load_pack(actor_files=[as_leader]), "Update", text)
+    assert ("agreement", "BLR", "leaders_meeting") in triples(claims)
+    as_person = tmp_path / "people.yaml"
+    as_person.write_text("BLR:\n  people: [Kopyrkin]\n", encoding="utf-8")
+    claims = read(load_pack(actor_files=[as_person]), "Update", text)
+    assert ("agreement", "BLR", "leaders_meeting") not in triples(claims)
