@@ -305,18 +305,28 @@ def _conditional_price(
 ) -> str | None:
     """A future outcome verb ("would stop", "will release") whose only doubt is a condition after
     it in its sentence, of the kind that names a price ("if", "as long as"; not "unless" or
-    "whether"), with no hedge before it: the holder offers it on that condition ("offer"), or,
-    negated, refuses it until then ("refusal": "would not return to talks as long as it is
-    attacked", read on as a negated cue). None: hypothetical, no claim."""
-    if not rule_name.endswith("-future"):
-        return None
+    "whether"), with no hedge before it: the holder offers it on that condition ("offer") when
+    the condition's subject is someone named (the price is what they do; "would sign if the last
+    points could be settled" is a forecast), or, negated, refuses it until then ("refusal":
+    "would not return to talks as long as it is attacked", read on as a negated cue). None:
+    hypothetical, no claim."""
+    if not rule_name.endswith("-future") and not (
+        cue.rule.kind == "agreement" and is_future(ctx, cue, clause)
+    ):
+        return None  # ("would only agree to a ceasefire if ...": an agreement still to come too)
     condition = ctx.conditions.get(sentence.start, -1)
-    if condition < cue.end or _OFFER_IF.match(ctx.text, condition) is None:
+    price = _OFFER_IF.match(ctx.text, condition) if condition >= cue.end else None
+    if price is None:
         return None
     markers = ctx.pack.markers
     if markers.gates["hedge"].search(markers.hedge, ctx.text, ctx.form, clause[0], cue.start):
         return None
-    return "refusal" if is_negated(ctx, cue, clause, None) else "offer"
+    if is_negated(ctx, cue, clause, None):
+        return "refusal"
+    payer = ctx.mentions_in(price.end(), min(price.end() + 40, sentence.end))
+    if not (payer and payer[0].code and payer[0].form != "pronoun"):
+        return None  # "would sign if the last points could be settled": no price, a forecast
+    return "offer"
 
 
 def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)

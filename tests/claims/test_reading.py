@@ -667,3 +667,17 @@ def test_leaders_come_from_the_users_actors_file_too(tmp_path: Path) -> None:
     as_person.write_text("BLR:\n  people: [Kopyrkin]\n", encoding="utf-8")
     claims = read(load_pack(actor_files=[as_person]), "Update", text)
     assert ("agreement", "BLR", "leaders_meeting") not in triples(claims)
+
+
+def test_an_offer_names_who_pays_its_price(pack: RulesPack) -> None:
+    """ "would only agree to a ceasefire if Ukraine withdrew": an offer; "would sign this evening
+    if the last points could be settled" names no payer (a forecast, nothing); "calls from its
+    neighbours" own no demand by the pronoun's antecedent."""
+    offer = read(
+        pack, "Update", "Russia would only agree to a ceasefire if Ukraine withdrew from Donetsk."
+    )
+    assert triples(offer) == {("proposal", "RUS", "ceasefire")}
+    forecast = "Fidan said Armenia and Azerbaijan would sign the treaty if the last points could be settled."
+    assert read(pack, "Update", forecast) == []
+    calls = read(pack, "Update", "Russia rejected calls from its neighbours for a ceasefire.")
+    assert triples(calls) == {("rejection", "RUS", "ceasefire")}
