@@ -135,15 +135,15 @@ def person_meetings(
         if k == 0 or k == len(people):
             continue
         met, before = people[k], people[k - 1]
-        if met.code == before.code or met.start - m.end() > 40:
-            continue
+        if met.code == before.code or met.possessive or met.start - m.end() > 40:
+            continue  # ("would meet Trump's envoy Witkoff": the envoy is met)
         gap = _BEFORE_NAME.match(text, m.end(), met.start)
         if gap is None or gap.end() != met.start:
             continue
         hits.append(TopicHit(m.start(), met.end, "leaders_meeting", True))
     for a, b in pairwise(people):
-        if a.code == b.code or b.start - a.end > 7:
-            continue
+        if a.code == b.code or b.possessive or b.start - a.end > 7:
+            continue  # ("Trump and Putin's envoys met")
         join = _PAIR_JOIN.match(text, a.end, b.start)
         if join is None or join.end() != b.start:
             continue

@@ -402,6 +402,10 @@ def test_one_leader_met_or_invited_by_another_is_a_leaders_meeting(pack: RulesPa
     assert triples(invited) == {("proposal", "AZE", "leaders_meeting")}
     ministers = read(pack, "Update", "China said He Lifeng would meet Bessent in Geneva on Friday.")
     assert ("agreement", "CHN", "leaders_meeting") not in triples(ministers)
+    envoy = read(
+        pack, "Update", "Putin said he would meet Trump's envoy Witkoff in Moscow on Friday."
+    )
+    assert ("agreement", "RUS", "leaders_meeting") not in triples(envoy)
     called = read(
         pack,
         "Update",
