@@ -265,7 +265,10 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an
     ):
         return False
     # nor "the truce came into effect", "the convoy reached": the word between names a topic, the
-    # subject of the verb
+    # subject of a verb that cannot be a noun (a phrase or a past form: "the ceasefire offer" is one)
+    verb = ctx.text[cue.start : cue.end]
+    if " " not in verb and not verb.lower().endswith("ed"):
+        return True
     last = ctx.text.rfind(raw[-1], 0, cue.start) + len(raw[-1])
     return not any(t.end == last for t in ctx.topics_in(cue.start - 40, cue.start))
 

@@ -576,6 +576,7 @@ def test_a_truce_coming_into_effect_is_carried_out(pack: RulesPack) -> None:
         "The truce came into effect at 4am on Wednesday.",
     )
     assert ("fulfilment", "HEZBOLLAH", "ceasefire") in triples(claims)
+    assert read(pack, "Update", "Hamas said the ceasefire offer was unacceptable.") == []
 
 
 def test_tigrayan_forces_are_known(pack: RulesPack) -> None:
