@@ -446,13 +446,6 @@ def test_backing_someones_plan_is_agreeing_to_it(pack: RulesPack) -> None:
     assert triples(claims) == {("agreement", "ISR", "ceasefire")}
 
 
-def test_confirming_a_planned_deal_is_agreeing_to_it(pack: RulesPack) -> None:
-    """ "Hamas confirmed the planned exchange": an agreement (not a report of one done)."""
-    claims = read(pack, "Update", "Hamas confirmed the planned exchange, an official said.")
-    assert triples(claims) == {("agreement", "HAMAS", "prisoner_exchange")}
-    assert read(pack, "Update", "Qatar confirmed the exchange had taken place.") == []
-
-
 def test_working_groups_are_talks_and_what_they_would_do_is_the_proposal(pack: RulesPack) -> None:
     """ "proposed three working groups - on political and humanitarian issues - which would meet
     online": a proposal of talks, not of aid, and no agreement to meet."""
