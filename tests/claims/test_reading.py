@@ -456,6 +456,10 @@ def test_working_groups_are_talks_and_what_they_would_do_is_the_proposal(pack: R
         " issues - which would meet in Geneva every month.",
     )
     assert triples(claims) == {("proposal", "ARM", "talks")}
+    about = read(
+        pack, "Update", "Russia and Ukraine agreed to set up a working group on prisoners."
+    )
+    assert triples(about) == {("agreement", "RUS", "prisoner_exchange")}
 
 
 def test_what_someone_wants_from_talks_is_no_demand_for_them(pack: RulesPack) -> None:
