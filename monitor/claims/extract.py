@@ -99,7 +99,8 @@ _BEFORE_NAME = re.compile(r"(?:(?:[A-Z][\w.’'-]*|of|the)\s+){0,4}")
 # Two people joined before a meeting word: "Zelensky and Putin meet", "a Putin-Zelensky meeting"
 _PAIR_JOIN = re.compile(r"\s*(?:-|–|and)\s*")
 _PAIR_MEET = re.compile(
-    r"[\s'’s]*(?:(?:to|would|will|could|should|can|must)\s+)?(?:meet(?:ing|s)?|met|summit|talks)\b",
+    r"[\s'’s]*(?:(?:are|were|is|was)\s+)?(?:(?:set|due|expected|scheduled|going|planning|likely|ready)\s+)?"
+    r"(?:(?:to|would|will|could|should|can|must)\s+)?(?:meet(?:ing|s)?|met|summit|talks)\b",
     re.IGNORECASE,
 )
 

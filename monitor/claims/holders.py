@@ -24,7 +24,7 @@ from monitor.claims.segment import Sentence
 
 _OUTCOMES = ("agreement", "fulfilment")
 _FIRM_FUTURE = re.compile(
-    r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to|is to|are to)\W+(?:\w+\W+){0,2}$",
+    r"\b(?:will|would|shall|['’]ll|going to|set to|due to|agreed to|expected to|pledged to|promised to|is to|are to|plans? to|planned to|planning to|intends? to|intended to)\W+(?:\w+\W+){0,2}$",
     re.IGNORECASE,
 )
 _AFTER_AND = re.compile(r"\s+and\s+(?:also\s+)?$", re.IGNORECASE)

@@ -683,3 +683,14 @@ def test_an_offer_names_who_pays_its_price(pack: RulesPack) -> None:
     assert read(pack, "Update", forecast) == []
     calls = read(pack, "Update", "Russia rejected calls from its neighbours for a ceasefire.")
     assert triples(calls) == {("rejection", "RUS", "ceasefire")}
+
+
+def test_plans_to_meet_and_set_to_meet(pack: RulesPack) -> None:
+    """ "had no plans to meet Zelensky" refuses a leaders' meeting; "Putin and Trump are set to
+    meet" agree to one."""
+    refused = read(pack, "Update", "The Kremlin said Putin had no plans to meet Zelensky.")
+    assert triples(refused) == {("rejection", "RUS", "leaders_meeting")}
+    set_to = read(
+        pack, "Update", "Putin and Trump are set to meet in Budapest in the coming weeks."
+    )
+    assert triples(set_to) == {("agreement", "RUS", "leaders_meeting")}
