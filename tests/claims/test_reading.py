@@ -694,3 +694,10 @@ def test_plans_to_meet_and_set_to_meet(pack: RulesPack) -> None:
         pack, "Update", "Putin and Trump are set to meet in Budapest in the coming weeks."
     )
     assert triples(set_to) == {("agreement", "RUS", "leaders_meeting")}
+
+
+def test_an_end_to_the_war_is_a_ceasefire(pack: RulesPack) -> None:
+    """ "rejected Hamas's demands for an end to the war": a demand and a rejection on the
+    ceasefire (as "a permanent end to the war" already was)."""
+    claims = read(pack, "Update", "Netanyahu rejected Hamas's demands for an end to the war.")
+    assert triples(claims) == {("demand", "HAMAS", "ceasefire"), ("rejection", "ISR", "ceasefire")}
