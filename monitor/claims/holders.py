@@ -188,7 +188,10 @@ def _terms_owner(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
     return None
 
 
-def holder_of(
+_PASSIVE_BY = re.compile(r"\s+by\s", re.IGNORECASE)
+
+
+def holder_of(  # noqa: PLR0911  (each way of finding the holder an early return)
     ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]
 ) -> tuple[Mention | None, bool]:
     """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
@@ -208,6 +211,8 @@ def holder_of(
             True,
         )  # "their return", "the exchange", "for signing": a mention of the act, not a claim
     owner = owner_of(ctx, cue, clause) if kind not in _OUTCOMES or rule.noun else None
+    if owner is None and kind == "proposal" and _PASSIVE_BY.match(ctx.text, cue.end):
+        return None, True  # "a truce proposed by the Quad": whoever proposed it, not the subject
     if rule.agent == "from":
         return _from_agent(ctx, cue, clause), False
     if rule.agent == "speaker":

@@ -236,10 +236,14 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an
     if cue.rule.noun:
         return True
     for other in ctx.cues_in(cue.start - 40, cue.start):
-        if other.end <= cue.start and not ctx.text[other.end : cue.start].strip():
-            return (
-                True  # "rejected calls for sanctions": a cue word right after another is its object
-            )
+        if (
+            other.end <= cue.start
+            and not ctx.text[other.end : cue.start].strip()
+            and not (other.rule.noun and cue.rule.kind == "agreement")
+        ):
+            # "rejected calls for sanctions": a cue word right after another is its object (but
+            # "the deal calls for ...": a verb after a noun cue is what the noun does)
+            return True
     raw = ctx.text[max(0, cue.start - 30) : cue.start].split()
     words = [w.lower() for w in raw]
     dets = ctx.pack.markers.determiners
@@ -270,6 +274,8 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an
     if " " not in verb and not verb.lower().endswith("ed"):
         return True
     last = ctx.text.rfind(raw[-1], 0, cue.start) + len(raw[-1])
+    if any(c.end == last and c.rule.noun for c in ctx.cues_in(cue.start - 40, cue.start)):
+        return False  # "the agreement provides for": a noun cue, the subject
     return not any(t.end == last for t in ctx.topics_in(cue.start - 40, cue.start))
 
 

@@ -60,7 +60,7 @@ _ACT_LIST_GAP = re.compile(
     r"(?:return|release|exchange|swap|withdrawal|pull-?out|lifting|easing|removal|end|halt|"
     r"resumption|preparations?|creation|establishment|deployment|deliver(?:y|ies)|entry|"
     r"reopening|opening|recognition|repatriation|restoration|transfer|handover)\s+"
-    r"(?:of|for|to)\s+(?:the\s+|a\s+|an\s+|more\s+|all\s+)?$",
+    r"(?:of|for|to)\s+(?:the\s+|a\s+|an\s+|more\s+|all\s+)?(?:(?-i:[A-Z])[\w-]*\s+)?$",
     re.IGNORECASE,
 )
 _COORDINATED = re.compile(r"^(?!.*\b(?:including|such as|among)\b).*\b(?:and|or)\b", re.IGNORECASE)

@@ -701,3 +701,38 @@ def test_an_end_to_the_war_is_a_ceasefire(pack: RulesPack) -> None:
     ceasefire (as "a permanent end to the war" already was)."""
     claims = read(pack, "Update", "Netanyahu rejected Hamas's demands for an end to the war.")
     assert triples(claims) == {("demand", "HAMAS", "ceasefire"), ("rejection", "ISR", "ceasefire")}
+
+
+def test_what_an_agreed_deal_calls_for_is_agreed(pack: RulesPack) -> None:
+    """ "The deal calls for the release of 33 hostages": the parties' agreement on the release;
+    a proposed or draft deal's terms are no agreement; "a truce proposed by the Quad" is no
+    proposal by the subject."""
+    agreed = read(
+        pack,
+        "Israel and Hamas agreed a deal on Wednesday.",
+        "The deal calls for the release of 33 hostages.",
+    )
+    assert ("agreement", "HAMAS", "prisoner_exchange") in triples(agreed)
+    assert (
+        read(pack, "Update", "The proposed deal calls for a 60-day truce, Egyptian officials said.")
+        == []
+    )
+    quad = read(
+        pack,
+        "Update",
+        "The RSF said it had agreed to a three-month humanitarian truce proposed by the Quad.",
+    )
+    assert triples(quad) == {("agreement", "RSF", "ceasefire")}
+
+
+def test_a_list_of_acts_may_name_whose_people(pack: RulesPack) -> None:
+    """ "a six-week ceasefire and the release of Palestinian prisoners": two topics."""
+    claims = read(
+        pack,
+        "Update",
+        "Israel and Hamas agreed to a six-week ceasefire and the release of Palestinian prisoners.",
+    )
+    assert {
+        ("agreement", "HAMAS", "ceasefire"),
+        ("agreement", "HAMAS", "prisoner_exchange"),
+    } <= triples(claims)
