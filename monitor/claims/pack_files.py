@@ -37,6 +37,7 @@ _CUE_KEYS = {
     "negation",
     "hypothetical",
     "after_refusal",
+    "topic_after",
 }
 _AGENTS = {"subject", "speaker", "from"}
 MARKERS = (
@@ -92,6 +93,7 @@ class CueRule:
     negated_as_rejection: bool = False
     keep_hypothetical: bool = False
     after_refusal: bool = False
+    topic_after: bool = False  # its topic is named after it, or there is none
     where: str = ""
 
 
@@ -231,6 +233,7 @@ def _read_cue(value: Any, label: str, line: int) -> CueRule:
         negated_as_rejection=entry.get("negation") == "rejection",
         keep_hypothetical=_flag(entry, "hypothetical", label, ("keep", "drop")) == "keep",
         after_refusal=bool(_flag(entry, "after_refusal", label, (True, False))),
+        topic_after=bool(_flag(entry, "topic_after", label, (True, False))),
         where=f"{label} line {line}",
     )
 

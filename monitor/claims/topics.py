@@ -178,7 +178,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         ]  # fmt: skip
         if named:  # "will not withdraw from X in the first phase": the verb's own topic wins
             return named[:1]
-    if cue.rule.after_refusal and first is None:
+    if (cue.rule.after_refusal or cue.rule.topic_after) and first is None:
         return []  # "would not stop until it had achieved its goals": the price names no topic
     pointer = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30))
     if (

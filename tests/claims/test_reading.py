@@ -736,3 +736,19 @@ def test_a_list_of_acts_may_name_whose_people(pack: RulesPack) -> None:
         ("agreement", "HAMAS", "ceasefire"),
         ("agreement", "HAMAS", "prisoner_exchange"),
     } <= triples(claims)
+
+
+def test_a_threat_unless_demands_its_price(pack: RulesPack) -> None:
+    """ "threatened to impose tariffs ... unless Moscow agreed to a ceasefire": a demand for the
+    ceasefire; with no topic after "unless", nothing."""
+    claims = read(
+        pack,
+        "Update",
+        "Trump threatened to impose 100% tariffs on countries buying Russian oil unless Moscow agreed"
+        " to a ceasefire within 50 days.",
+    )
+    assert triples(claims) == {("demand", "USA", "ceasefire")}
+    assert (
+        read(pack, "Update", "Hamas warned that the hostages would die unless the bombing stopped.")
+        == []
+    )
