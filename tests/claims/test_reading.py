@@ -752,3 +752,24 @@ def test_a_threat_unless_demands_its_price(pack: RulesPack) -> None:
         read(pack, "Update", "Hamas warned that the hostages would die unless the bombing stopped.")
         == []
     )
+
+
+def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
+    """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
+    since February": a prisoner release; "recognise a Palestinian state": territory."""
+    pulled = read(
+        pack,
+        "Update",
+        "The Israeli army said it had begun pulling troops back to the so-called yellow line.",
+    )
+    assert triples(pulled) == {("fulfilment", "ISR", "troop_withdrawal")}
+    held = read(
+        pack, "Update", "The Taliban released a British couple held since February, Qatar said."
+    )
+    assert triples(held) == {("fulfilment", "TALIBAN", "prisoner_exchange")}
+    state = read(
+        pack,
+        "Update",
+        "The Palestinian Authority called on the international community to recognise a Palestinian state.",
+    )
+    assert triples(state) == {("demand", "PSE", "territory")}
