@@ -773,3 +773,13 @@ def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: Rule
         "The Palestinian Authority called on the international community to recognise a Palestinian state.",
     )
     assert triples(state) == {("demand", "PSE", "territory")}
+
+
+def test_a_fifth_round_of_talks(pack: RulesPack) -> None:
+    """Ordinals past "fourth" name a round of talks too."""
+    claims = read(
+        pack,
+        "Update",
+        "Iran and the United States will hold a fifth round of talks in Rome on Friday.",
+    )
+    assert {(kind, topic) for kind, _, topic in triples(claims)} == {("agreement", "talks")}
