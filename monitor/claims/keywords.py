@@ -27,6 +27,9 @@ _SHORT_STEM = 4  # the fallback when a pattern has too many 8-character starts
 _CAP = 256  # more prefixes than this: the pattern is tried everywhere instead
 
 Hit = tuple[int, int, int]
+_Patterns = tuple[tuple[int, re.Pattern[str]], ...]
+# what the automaton holds for a key (see KeywordIndex.__init__)
+_Entry = tuple[int, str, str, _Patterns, _Patterns, "re.Pattern[str] | None"]
 
 
 def _expand(items: Sequence[Any], k: int) -> tuple[set[str] | None, bool]:  # noqa: PLR0912  (one branch per regex node type reads best)
@@ -296,7 +299,11 @@ class KeywordIndex:
         aliases: list[tuple[int, int, str, str]] = []
         cue_set: set[Hit] = set()
         topic_set: set[Hit] = set()
-        for last, (offset, tags, name, cue_pats, topic_pats, gate) in self._automaton.iter(padded):
+        for found in self._automaton.iter(padded):
+            # typed, so compiled code (monitor/native.py) unpacks the tuples by index
+            hit: tuple[int, _Entry] = found
+            last, entry = hit
+            offset, tags, name, cue_pats, topic_pats, gate = entry
             start = last - offset
             if tags:
                 aliases.append((start, last - 1, name, tags))
