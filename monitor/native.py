@@ -144,8 +144,12 @@ def install(package: str, path: MutableSequence[str]) -> bool:
     except Exception:  # any failure: back to the pure modules, as if there were no build
         if where in path:
             path.remove(where)
+        # the package's modules loaded meanwhile (compiled, or pure ones holding compiled
+        # classes) and the library go; what else was imported (the standard library, another
+        # package's own build) stays, as a plain import would have left it
         for name in set(sys.modules) - before:
-            del sys.modules[name]
+            if name == lib_name or name.startswith(f"{package}."):
+                del sys.modules[name]
         return False
     ACTIVE[package] = target.name
     return True
