@@ -123,13 +123,13 @@ def install(package: str, path: MutableSequence[str]) -> bool:
     try:
         target = root() / source_key(package)
         manifest = json.loads((target / "manifest.json").read_text())
-    except (OSError, ValueError):
+        lib_name, lib_file = str(manifest["lib"]), str(manifest["lib_file"])
+    except (OSError, ValueError, KeyError, TypeError):  # no build (or no usable manifest)
         return False
-    lib_name = str(manifest["lib"])
     where = str(target / "modules")
     before = set(sys.modules)
     try:
-        spec = importlib.util.spec_from_file_location(lib_name, target / manifest["lib_file"])
+        spec = importlib.util.spec_from_file_location(lib_name, target / lib_file)
         if spec is None or spec.loader is None:
             return False
         lib = importlib.util.module_from_spec(spec)

@@ -153,6 +153,19 @@ def test_the_environment_chooses_the_builds(monkeypatch: pytest.MonkeyPatch) -> 
         assert native.enabled("monitor.views") is views, value
 
 
+def test_a_build_without_a_usable_manifest_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(native, "root", lambda: tmp_path)
+    build = tmp_path / native.source_key()
+    build.mkdir()
+    for text in ("{not json", "[]", "{}", '{"lib": "x"}'):
+        (build / "manifest.json").write_text(text)
+        path = ["/somewhere"]
+        assert native.install(native.PACKAGE, path) is False
+        assert path == ["/somewhere"]
+
+
 def test_plain_class_changes_nothing() -> None:
     class A:
         pass
