@@ -95,9 +95,39 @@ def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
     return last not in _ING_AUXILIARIES
 
 
+# What may stand before a headline's "to" besides the actors' names: "Russia and Ukraine to",
+# "Leaders of Armenia and Azerbaijan to", "Kyiv, Moscow to", "Trump, Putin set to" (the last is
+# already a firm future)
+_HEADLINE_FILLER = re.compile(
+    r"(?:\W|\b(?:and|the|both|leaders?|delegations?|negotiators?|envoys?|officials?|of|from)\b)*",
+    re.IGNORECASE,
+)
+_HEADLINE_TO = re.compile(r"\s+to\s+$")
+
+
+def headline_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """A headline's infinitive is its future: "Russia and Ukraine to hold talks in Istanbul",
+    "Putin to meet Trump in Alaska". Only names (and "and", "the", "leaders of" ...) stand
+    between the clause's start and "to": no verb that "to" could complete ("wants to meet")."""
+    if not _HEADLINE_TO.search(ctx.text, max(clause[0], cue.start - 8), cue.start):
+        return False
+    names = [m for m in ctx.mentions_in(clause[0], cue.start) if m.code and m.end <= cue.start]
+    if not names or any(m.form == "pronoun" for m in names):
+        return False
+    position = clause[0]
+    for m in names:
+        if _HEADLINE_FILLER.fullmatch(ctx.text, position, m.start) is None:
+            return False
+        position = m.end
+    return _HEADLINE_TO.fullmatch(ctx.text, position, cue.start) is not None
+
+
 def firm_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
-    """A committed future before the cue: "will monitor", or "pledged to restore ... and to start"."""
+    """A committed future before the cue: "will monitor", or "pledged to restore ... and to
+    start", or a headline's "Russia and Ukraine to hold talks"."""
     if _FIRM_FUTURE.search(ctx.text, max(clause[0], cue.start - 40), cue.start):
+        return True
+    if headline_future(ctx, cue, clause):
         return True
     before = ctx.text[clause[0] : cue.start]
     return (

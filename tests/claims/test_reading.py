@@ -783,3 +783,22 @@ def test_a_fifth_round_of_talks(pack: RulesPack) -> None:
         "Iran and the United States will hold a fifth round of talks in Rome on Friday.",
     )
     assert {(kind, topic) for kind, _, topic in triples(claims)} == {("agreement", "talks")}
+
+
+def test_a_headline_infinitive_is_a_commitment(pack: RulesPack) -> None:
+    """A headline's "X to VERB" is its future: "Russia and Ukraine to hold talks", "Putin to meet
+    Trump" (the cues that only read when still to come read there too); not after a verb that
+    "to" completes ("wants to hold talks" is a demand) nor after a pronoun."""
+    assert triples(read(pack, "Serbia and Kosovo to resume talks in Brussels next week")) == {
+        ("agreement", "SRB", "talks")
+    }
+    assert triples(read(pack, "Pashinyan to meet Aliyev in Abu Dhabi")) == {
+        ("agreement", "ARM", "leaders_meeting")
+    }
+    (truce,) = read(pack, "Leaders of Thailand and Cambodia to sign truce in Kuala Lumpur")
+    assert (truce.kind, truce.topic) == ("agreement", "ceasefire")
+    assert {"THA", "KHM"} <= set(truce.parties)
+    assert triples(read(pack, "Venezuela wants to hold talks with the United States")) == {
+        ("demand", "VEN", "talks")
+    }
+    assert read(pack, "They to meet in Doha") == []
