@@ -117,9 +117,24 @@ class Context:
         return self.sentences[max(0, index - count) : index]
 
 
+# A denial right before the owner: "Iran denied (that) it had agreed to a ceasefire", "dismissed
+# reports that Hamas had accepted the plan"
+_DENIED_BEFORE = re.compile(
+    r"\b(?:den(?:y|ies|ied|ying)|(?:dismiss|reject)(?:s|ed|ing)? (?:reports|claims|suggestions))"
+    r"(?: (?:reports|claims|suggestions))?(?: that)?\s+$",
+    re.IGNORECASE,
+)
+
+
 def is_negated(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> bool:
-    """A negation among the few words before the cue (after its owner) undoes it."""
-    return ctx.pack.markers.negation.search(_before(ctx, cue, clause, owner)) is not None
+    """A negation among the few words before the cue (after its owner) undoes it, and so does a
+    denial of what the owner did ("Iran denied it had agreed")."""
+    if ctx.pack.markers.negation.search(_before(ctx, cue, clause, owner)) is not None:
+        return True
+    return (
+        owner is not None
+        and _DENIED_BEFORE.search(ctx.text, max(0, owner.start - 48), owner.start) is not None
+    )
 
 
 def is_refused(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> bool:

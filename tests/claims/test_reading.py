@@ -802,3 +802,29 @@ def test_a_headline_infinitive_is_a_commitment(pack: RulesPack) -> None:
         ("demand", "VEN", "talks")
     }
     assert read(pack, "They to meet in Doha") == []
+
+
+def test_a_denied_agreement_is_no_agreement(pack: RulesPack) -> None:
+    """ "X denied (that) it had agreed" and "dismissed reports that X had accepted" undo it."""
+    assert read(pack, "Hezbollah denied it had agreed to a ceasefire with Israel.") == []
+    assert read(pack, "The RSF denied that it had agreed to a truce in El Fasher.") == []
+    assert read(pack, "Azerbaijan denied having agreed to a prisoner exchange.") == []
+    dismissed = read(pack, "Kabul dismissed reports that it had accepted the Qatari plan.")
+    assert all(c.kind != "agreement" for c in dismissed)
+    assert triples(read(pack, "Hezbollah said it had agreed to a ceasefire with Israel.")) == {
+        ("agreement", "HEZBOLLAH", "ceasefire")
+    }
+
+
+def test_a_deal_named_by_its_subject_is_agreed_on_that_subject(pack: RulesPack) -> None:
+    """ "reached a ceasefire deal", "reached agreement on a swap": an agreement about what the
+    deal names (not about the officials who said so), and still nothing for a convoy that
+    "reached" a town."""
+    truce = read(
+        pack, "Thailand and Cambodia reached a ceasefire deal on Monday, Malaysian mediators said."
+    )
+    assert {(c.kind, c.topic) for c in truce} == {("agreement", "ceasefire")}
+    assert {"THA", "KHM"} <= set(truce[0].parties)
+    swap = read(pack, "Yemen's government and the Houthis reached agreement on a prisoner swap.")
+    assert {(c.kind, c.topic) for c in swap} == {("agreement", "prisoner_exchange")}
+    assert read(pack, "The convoy reached Khartoum on Monday.") == []
