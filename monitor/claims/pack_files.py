@@ -253,7 +253,13 @@ def _read_patterns(raw: RawRules, path: Path, label: str) -> None:
         markers = want_map(markers, label, data.key_lines["markers"], "markers")
         check_keys(markers, set(MARKERS), label, "markers")
         for key, value in markers.items():
-            items = want_strings(value, label, markers.key_lines[key], f"markers {key}")
+            items = want_strings(
+                value,
+                label,
+                markers.key_lines[key],
+                f"markers {key}",
+                strip=key != "clause_breaks",  # their spaces say where words end
+            )
             lines = getattr(value, "item_lines", [markers.key_lines[key]] * len(items))
             for source, item_line in zip(items, lines, strict=True):
                 if key != "clause_breaks":

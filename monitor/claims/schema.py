@@ -103,8 +103,9 @@ def want_map(value: Any, label: str, line: int, what: str) -> LineMap:
     return value
 
 
-def want_strings(value: Any, label: str, line: int, what: str) -> list[str]:
-    """`value` as a list of non-empty strings (a single string is a list of one), or ConfigError."""
+def want_strings(value: Any, label: str, line: int, what: str, *, strip: bool = True) -> list[str]:
+    """`value` as a list of non-empty strings (a single string is a list of one), or ConfigError.
+    `strip=False` keeps the spaces around each (clause breaks: " but " is no break in "tribute")."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -116,7 +117,7 @@ def want_strings(value: Any, label: str, line: int, what: str) -> list[str]:
     for item, item_line in zip(value, lines, strict=True):
         if not isinstance(item, str | int) or isinstance(item, bool) or not str(item).strip():
             raise fail(label, item_line, f"{what} must hold non-empty text, not {item!r}")
-        out.append(str(item).strip())
+        out.append(str(item).strip() if strip else str(item))
     return out
 
 

@@ -42,3 +42,15 @@ def test_clauses_are_cut_at_but_and_semicolons(pack: RulesPack) -> None:
         ", but Ukraine offered talks",
         "; Turkey will host.",
     ]
+
+
+def test_a_clause_break_word_inside_another_word_cuts_nothing(pack: RulesPack) -> None:
+    """The packaged breaks keep their spaces (" but ", " after "): "contribute", "thereafter"
+    and "beforehand" are one word, read with the automaton and with the regex alike."""
+    text = "Qatar will contribute funds thereafter and Egypt beforehand, but Israel refused."
+    for index in (pack.markers.clause_break_index, None):
+        [sentence] = split_sentences(text, pack.markers.clause_break, index, True)
+        assert [text[a:b] for a, b in sentence.clauses] == [
+            "Qatar will contribute funds thereafter and Egypt beforehand",
+            ", but Israel refused.",
+        ]
