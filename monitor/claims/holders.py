@@ -85,7 +85,10 @@ def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
     if before and before[-1].endswith(("'s", "’s")):
         return True
     if ctx.text[cue.end : cue.end + 4].lower() == " of ":
-        return True  # "the lifting of sanctions", "an 'all for all' exchange of the prisoners"
+        # "the lifting of sanctions", "an 'all for all' exchange of the prisoners"; but a past
+        # verb with its particle is done: "pulled out of southern Lebanon"
+        verb = ctx.text[cue.start : cue.end].lower()
+        return not (verb.endswith((" out", " back")) and verb.split()[0].endswith("ed"))
     word = ctx.text[cue.start : cue.end].split()[0].lower()
     if len(word) < 6 or not word.endswith("ing"):  # "bring" is no -ing form
         return False

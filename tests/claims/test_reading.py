@@ -828,3 +828,22 @@ def test_a_deal_named_by_its_subject_is_agreed_on_that_subject(pack: RulesPack) 
     swap = read(pack, "Yemen's government and the Houthis reached agreement on a prisoner swap.")
     assert {(c.kind, c.topic) for c in swap} == {("agreement", "prisoner_exchange")}
     assert read(pack, "The convoy reached Khartoum on Monday.") == []
+
+
+def test_said_no_declined_initialled_and_pulled_out_of(pack: RulesPack) -> None:
+    """ "said no to" and "declined to" refuse ("declined to comment" says nothing); "initialled"
+    signs; "pulled (its troops) out of" is a withdrawal done, not "the pulling out of"."""
+    assert triples(read(pack, "Kosovo said no to a Serbian municipalities association.")) == set()
+    assert triples(read(pack, "Hamas said no to a partial ceasefire.")) == {
+        ("rejection", "HAMAS", "ceasefire")
+    }
+    assert triples(read(pack, "Aliyev declined to meet Pashinyan in Prague.")) == {
+        ("rejection", "AZE", "leaders_meeting")
+    }
+    assert read(pack, "The Kremlin declined to comment on the prisoner swap.") == []
+    (treaty,) = read(pack, "Serbia and Kosovo initialled a peace treaty in Ohrid.")
+    assert (treaty.kind, treaty.topic) == ("agreement", "peace_terms")
+    assert {"SRB", "XKX"} <= set(treaty.parties)
+    assert triples(read(pack, "Rwanda has pulled its troops out of eastern Congo.")) == {
+        ("fulfilment", "RWA", "troop_withdrawal")
+    }
