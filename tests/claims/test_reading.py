@@ -847,3 +847,15 @@ def test_said_no_declined_initialled_and_pulled_out_of(pack: RulesPack) -> None:
     assert triples(read(pack, "Rwanda has pulled its troops out of eastern Congo.")) == {
         ("fulfilment", "RWA", "troop_withdrawal")
     }
+
+
+def test_a_release_of_things_is_no_prisoner_release(pack: RulesPack) -> None:
+    """ "the release of frozen assets", "$6bn", "released a statement": nothing about prisoners;
+    "the release of its citizens" still is."""
+    assert read(pack, "Kabul demanded the release of frozen Afghan assets.") == []
+    assert read(pack, "Caracas demanded the release of $2bn in seized funds.") == []
+    statement = read(pack, "The Houthis released a statement rejecting the truce.")
+    assert all(c.topic != "prisoner_exchange" for c in statement)
+    assert triples(read(pack, "Venezuela demanded the release of its citizens.")) == {
+        ("demand", "VEN", "prisoner_exchange")
+    }
