@@ -276,11 +276,25 @@ def holder_of(  # noqa: PLR0911  (each way of finding the holder an early return
         # "X told reporters that Y was ready ..., and urged Z", "Kurti says Serbia is trying ...
         # and calls on the EU": the verb after "and" goes with the speaker's
         found = speaker_of(ctx, cue, sentence) or found
+    if found is None and kind not in _OUTCOMES and _first_person_before(ctx, cue, clause):
+        # '"We are ready for a ceasefire," Zelensky said': "we" in a quote is its speaker
+        found = speaker_of(ctx, cue, sentence)
     if found is None and kind in _OUTCOMES:
         found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
         if found is not None and _sides_without_them(ctx, cue, sentence, found):
             found = None  # and the post has no two main actors to stand for the two sides
     return found, False
+
+
+_FIRST_PERSON = frozenset(["we", "i", "our", "us", "my"])
+
+
+def _first_person_before(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """A first-person pronoun nobody was found for opens the cue's clause before it."""
+    return any(
+        m.form == "pronoun" and not m.code and ctx.text[m.start : m.end].lower() in _FIRST_PERSON
+        for m in ctx.mentions_in(clause[0], cue.start)
+    )
 
 
 def _sides_without_them(ctx: Context, cue: Cue, sentence: Sentence, found: Mention) -> bool:

@@ -859,3 +859,19 @@ def test_a_release_of_things_is_no_prisoner_release(pack: RulesPack) -> None:
     assert triples(read(pack, "Venezuela demanded the release of its citizens.")) == {
         ("demand", "VEN", "prisoner_exchange")
     }
+
+
+def test_we_in_a_quote_is_its_speaker(pack: RulesPack) -> None:
+    """'"We are ready for a ceasefire," said X' and '"We demand ...," X told reporters': the
+    first person of a quote is whoever says it, named after it."""
+    assert triples(read(pack, '"We are ready for a truce," said Hun Manet.')) == {
+        ("proposal", "KHM", "ceasefire")
+    }
+    assert triples(read(pack, '"We demand the release of our hostages," Netanyahu said.')) == {
+        ("demand", "ISR", "prisoner_exchange")
+    }
+    assert triples(read(pack, '"We reject the Qatari proposal for a truce," Hamas said.')) == {
+        ("rejection", "HAMAS", "ceasefire"),
+        ("proposal", "QAT", "ceasefire"),
+    }
+    assert read(pack, "We are ready for a ceasefire.") == []  # nobody says it
