@@ -875,3 +875,12 @@ def test_we_in_a_quote_is_its_speaker(pack: RulesPack) -> None:
         ("proposal", "QAT", "ceasefire"),
     }
     assert read(pack, "We are ready for a ceasefire.") == []  # nobody says it
+
+
+def test_sending_a_delegation_for_talks_commits_to_them(pack: RulesPack) -> None:
+    """ "would send a delegation to Doha for talks": an agreement to talk (a delegation sent
+    somewhere with no talks named says nothing)."""
+    assert triples(read(pack, "Kigali said it would send a delegation to Doha for talks.")) == {
+        ("agreement", "RWA", "talks")
+    }
+    assert read(pack, "Kigali will send a delegation to Doha.") == []
