@@ -238,12 +238,26 @@ def is_future(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
         markers.future_end, ctx.text, ctx.form, start, cue.start
     )
     if found is None:
-        return False
+        return _future_before_and(ctx, cue, clause)
     start = max(clause[0], cue.start - 50)
     low = ctx.text[start : cue.start].lower()
     if "first" not in low and "last" not in low and "only" not in low:  # ("latest" has "last")
         return True
     return _FIRST_TO.search(ctx.text, start, cue.start) is None
+
+
+_AND_BEFORE = re.compile(r"\band\s+$", re.IGNORECASE)
+
+
+def _future_before_and(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """The verb after "and" shares the tense of the outcome verb just before it: "would free 10
+    hostages and return 18 bodies", "will hand over 1,000 prisoners and return 500 bodies"."""
+    if _AND_BEFORE.search(ctx.text, max(clause[0], cue.start - 6), cue.start) is None:
+        return False
+    for other in reversed(ctx.cues_in(clause[0], cue.start)):
+        if other.end <= cue.start and other.rule.future and other.rule.kind in _OUTCOMES:
+            return is_future(ctx, other, clause)
+    return False
 
 
 def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an early return)

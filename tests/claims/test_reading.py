@@ -884,3 +884,15 @@ def test_sending_a_delegation_for_talks_commits_to_them(pack: RulesPack) -> None
         ("agreement", "RWA", "talks")
     }
     assert read(pack, "Kigali will send a delegation to Doha.") == []
+
+
+def test_terms_of_a_proposal_and_verbs_joined_by_and(pack: RulesPack) -> None:
+    """ "Under the proposal, X would free ..." states a proposal's terms, no agreement; "will
+    free 10 and return 18 bodies" is still to come for both verbs; "delivered its response to
+    the truce proposal" delivers no truce."""
+    assert read(pack, "Under the plan, the RSF would withdraw from El Fasher within 30 days.") == []
+    assert {
+        (c.kind, c.topic)
+        for c in read(pack, "The Houthis will free 150 detainees and return 20 bodies.")
+    } == {("agreement", "prisoner_exchange"), ("agreement", "bodies_return")}
+    assert read(pack, "The ELN delivered its response to the ceasefire proposal on Monday.") == []
