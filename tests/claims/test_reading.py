@@ -896,3 +896,18 @@ def test_terms_of_a_proposal_and_verbs_joined_by_and(pack: RulesPack) -> None:
         for c in read(pack, "The Houthis will free 150 detainees and return 20 bodies.")
     } == {("agreement", "prisoner_exchange"), ("agreement", "bodies_return")}
     assert read(pack, "The ELN delivered its response to the ceasefire proposal on Monday.") == []
+
+
+def test_supporting_a_truce_green_lights_and_consent_agree(pack: RulesPack) -> None:
+    """ "would support the energy truce", "gave the green light to the plan", "consented to a
+    swap" agree; supporting "a ceasefire" in general, or someone's demand, agrees to nothing."""
+    assert triples(read(pack, "Kyiv said it would support the Black Sea truce.")) == {
+        ("agreement", "UKR", "ceasefire")
+    }
+    assert triples(read(pack, "The Houthis gave the green light to the prisoner deal.")) == {
+        ("agreement", "HOUTHIS", "prisoner_exchange")
+    }
+    assert triples(read(pack, "Baku consented to a prisoner swap.")) == {
+        ("agreement", "AZE", "prisoner_exchange")
+    }
+    assert read(pack, "Western capitals support a ceasefire.") == []
