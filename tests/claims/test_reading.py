@@ -911,3 +911,13 @@ def test_supporting_a_truce_green_lights_and_consent_agree(pack: RulesPack) -> N
         ("agreement", "AZE", "prisoner_exchange")
     }
     assert read(pack, "Western capitals support a ceasefire.") == []
+
+
+def test_readiness_offers_and_stopping_strikes_is_a_ceasefire(pack: RulesPack) -> None:
+    """ "signalled its readiness for talks" offers them; "stop air strikes" names a ceasefire."""
+    assert triples(read(pack, "Tehran signalled its readiness for a new round of talks.")) == {
+        ("proposal", "IRN", "talks")
+    }
+    assert triples(read(pack, "Kabul called on Islamabad to stop drone strikes.")) == {
+        ("demand", "AFG", "ceasefire")
+    }
