@@ -227,7 +227,7 @@ def _terms_owner(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
 _PASSIVE_BY = re.compile(r"\s+by\s", re.IGNORECASE)
 
 
-def holder_of(  # noqa: PLR0911  (each way of finding the holder an early return)
+def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an early return)
     ctx: Context, cue: Cue, kind: str, sentence: Sentence, clause: tuple[int, int]
 ) -> tuple[Mention | None, bool]:
     """Who holds the position, and whether the cue reads as a noun without an owner (then: nobody)."""
@@ -246,6 +246,8 @@ def holder_of(  # noqa: PLR0911  (each way of finding the holder an early return
             None,
             True,
         )  # "their return", "the exchange", "for signing": a mention of the act, not a claim
+    if kind in _OUTCOMES and not rule.noun and _is_passive(ctx, cue, clause):
+        return _passive_holder(ctx, cue, sentence, clause), False
     owner = owner_of(ctx, cue, clause) if kind not in _OUTCOMES or rule.noun else None
     if owner is None and kind == "proposal" and _PASSIVE_BY.match(ctx.text, cue.end):
         return None, True  # "a truce proposed by the Quad": whoever proposed it, not the subject
@@ -284,6 +286,46 @@ def holder_of(  # noqa: PLR0911  (each way of finding the holder an early return
         if found is not None and _sides_without_them(ctx, cue, sentence, found):
             found = None  # and the post has no two main actors to stand for the two sides
     return found, False
+
+
+_PASSIVE_BEFORE = re.compile(
+    r"\b(?:was|were|been|being|be|is|are)\s+(?:(?:also|now|finally|reportedly|eventually|"
+    r"successfully|safely|all|then)\s+)?$",
+    re.IGNORECASE,
+)
+_BY_AGENT_AFTER = re.compile(r"\s+by\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def _is_passive(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
+    """A past participle after a form of "be": "were released", "was handed over"."""
+    verb = ctx.text[cue.start : cue.end].split()[0].lower()
+    return verb.endswith(("ed", "en")) and (
+        _PASSIVE_BEFORE.search(ctx.text, max(clause[0], cue.start - 24), cue.start) is not None
+    )
+
+
+def _passive_holder(
+    ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int]
+) -> Mention | None:
+    """ "Three hostages were released by Hamas", "The bodies ... were repatriated, Ukraine
+    said": the doer is the agent after "by", else whoever reports it; never a name that only
+    describes the people handed over ("Ukrainian soldiers")."""
+    agent = _passive_agent(ctx, cue, clause)
+    if agent is not None:
+        return agent
+    found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
+    if found is not None and _sides_without_them(ctx, cue, sentence, found):
+        return None
+    return found
+
+
+def _passive_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
+    """The named actor right after the participle's "by" ("released by Hamas")."""
+    for m in ctx.mentions_in(cue.end, min(clause[1], cue.end + 40)):
+        if m.code and _BY_AGENT_AFTER.fullmatch(ctx.text, cue.end, m.start):
+            return m
+        break
+    return None
 
 
 _FIRST_PERSON = frozenset(["we", "i", "our", "us", "my"])

@@ -921,3 +921,15 @@ def test_readiness_offers_and_stopping_strikes_is_a_ceasefire(pack: RulesPack) -
     assert triples(read(pack, "Kabul called on Islamabad to stop drone strikes.")) == {
         ("demand", "AFG", "ceasefire")
     }
+
+
+def test_a_passive_outcome_is_done_by_its_agent_or_reported_by_its_speaker(pack: RulesPack) -> None:
+    """ "were released by the Houthis": the agent after "by"; "The bodies of 1,212 Ukrainian
+    soldiers were repatriated, Ukraine said": the speaker, and the topic before the verb (a name
+    describing the people handed over is not who hands them over)."""
+    assert triples(read(pack, "Twelve Saudi detainees were released by the Houthis.")) == {
+        ("fulfilment", "HOUTHIS", "prisoner_exchange")
+    }
+    assert triples(
+        read(pack, "The bodies of 40 Armenian soldiers were repatriated, Azerbaijan said.")
+    ) == {("fulfilment", "AZE", "bodies_return")}
