@@ -203,7 +203,8 @@ def _atom_fields(root: Element, base: str) -> tuple[dict[str, Any], list[dict[st
             names = author.findall(f"{_ATOM}name")
             if len(names) != 1 or len(names[0]) or author.find(f"{_ATOM}email") is not None:
                 return None
-            name = _text(names[0]) or ""
+            # feedparser repairs no mangled UTF-8 in an Atom author's name ("Â¡" stays)
+            name = (names[0].text or "").strip()
             if "@" in name:
                 return None  # feedparser splits an e-mail address out of the name
             authors.append({"name": name})

@@ -108,3 +108,11 @@ def test_any_plain_entry_reads_as_feedparser_reads_it(
         extra = ""
     fast, slow, _ = _both(fmt(title, link.replace("&", "&amp;"), creator, extra))
     assert fast == slow
+
+
+def test_an_atom_authors_name_is_not_repaired_as_feedparser_leaves_it() -> None:
+    """feedparser repairs UTF-8 read as Latin-1 in titles and bodies but not in an Atom author's
+    name: "Â¡" stays "Â¡" there (found by the property test above)."""
+    fast, slow, _ = _both(_atom("t", "https://example.org/a", "Â¡", ""))
+    assert fast == slow
+    assert slow.posts[0].byline == ("Â¡",)
