@@ -4,10 +4,8 @@ from, and reading exactly what the pure Python modules read."""
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from monitor import native
 from monitor.claims import RulesPack, extract
 from monitor.claims.document import read_document
 from monitor.posts import Post
+from tests.native_runner import run_snippet
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
@@ -42,19 +41,7 @@ for post in posts:
 
 
 def _dump(generated: int, documents: list[Path], *, pure: bool) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if pure:
-        env[native.ENV] = "0"
-    done = subprocess.run(
-        [sys.executable, "-c", _DUMP, str(generated), *map(str, documents)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return done.stdout.splitlines()
+    return run_snippet(_DUMP, str(generated), *map(str, documents), pure=pure)
 
 
 @pytest.mark.skipif(not native.active(), reason="no compiled build for these sources")

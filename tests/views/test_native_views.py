@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import monitor.views  # noqa: F401 - installs the compiled fold when built
 from monitor import native
+from tests.native_runner import run_snippet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,19 +45,7 @@ with open_store(f"sqlite:///{Path(sys.argv[1]) / 'log.db'}") as store:
 
 def _fold(folder: Path, posts: int, *, pure: bool) -> list[str]:
     folder.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if pure:
-        env[native.ENV] = "0"
-    done = subprocess.run(
-        [sys.executable, "-c", _FOLD, str(folder), str(posts)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return done.stdout.splitlines()
+    return run_snippet(_FOLD, str(folder), str(posts), pure=pure)
 
 
 @pytest.mark.skipif(
