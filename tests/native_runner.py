@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from monitor import native
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +30,17 @@ def run_snippet(code: str, *args: str, pure: bool) -> list[str]:
         timeout=600,
     )
     return done.stdout.splitlines()
+
+
+def require_build(package: str) -> None:
+    """Skip (saying why) when `package` has no compiled build for the sources in the tree; under
+    CI (`CI=true`, after `make setup` built it) fail instead, so CI always compares the two."""
+    if native.active(package):
+        return
+    message = (
+        f"no compiled build of {package} for these sources (run `make setup`; "
+        f"`python -m monitor.native status` says why)"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -15,7 +15,7 @@ from monitor import native
 from monitor.claims import RulesPack, extract
 from monitor.claims.document import read_document
 from monitor.posts import Post
-from tests.native_runner import run_snippet
+from tests.native_runner import require_build, run_snippet
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
@@ -44,8 +44,8 @@ def _dump(generated: int, documents: list[Path], *, pure: bool) -> list[str]:
     return run_snippet(_DUMP, str(generated), *map(str, documents), pure=pure)
 
 
-@pytest.mark.skipif(not native.active(), reason="no compiled build for these sources")
 def test_compiled_modules_read_the_same_claims_as_the_pure_modules(shared_dir: Path) -> None:
+    require_build("monitor.claims")
     documents = [*sorted(DATA.glob("*.json")), *sorted((shared_dir / "seed").glob("*.json"))]
     compiled = _dump(1_500, documents, pure=False)
     pure = _dump(1_500, documents, pure=True)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import monitor.views  # noqa: F401 - installs the compiled fold when built
-from monitor import native
-from tests.native_runner import run_snippet
+from tests.native_runner import require_build, run_snippet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,10 +45,8 @@ def _fold(folder: Path, posts: int, *, pure: bool) -> list[str]:
     return run_snippet(_FOLD, str(folder), str(posts), pure=pure)
 
 
-@pytest.mark.skipif(
-    not native.active("monitor.views"), reason="no compiled build of the fold for these sources"
-)
 def test_compiled_fold_gives_the_same_views_and_state(tmp_path: Path) -> None:
+    require_build("monitor.views")
     compiled = _fold(tmp_path / "compiled", 3_000, pure=False)
     pure = _fold(tmp_path / "pure", 3_000, pure=True)
     assert compiled[0] == "True"
