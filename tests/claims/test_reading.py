@@ -933,3 +933,10 @@ def test_a_passive_outcome_is_done_by_its_agent_or_reported_by_its_speaker(pack:
     assert triples(
         read(pack, "The bodies of 40 Armenian soldiers were repatriated, Azerbaijan said.")
     ) == {("fulfilment", "AZE", "bodies_return")}
+
+
+def test_export_restrictions_are_sanctions(pack: RulesPack) -> None:
+    """Trade curbs are the sanctions topic, as tariffs and export controls are."""
+    assert triples(read(pack, "Tokyo suspended export restrictions on chip materials.")) == {
+        ("agreement", "JPN", "sanctions")
+    }
