@@ -24,6 +24,13 @@ _RELATIVE_CLAUSE = re.compile(r",\s+(?:which|whom)\s+", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
 _PUNCTUATION = re.compile(r"[,;:—–\"“”()]")
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
+# Who speaks for an actor named after "for"/"of": "A spokesman for Hamas said", "a spokesperson
+# for the Ukrainian foreign ministry called for" (the name is an object of "for", yet the holder)
+_SPEAKS_FOR = re.compile(
+    r"\b(?:spokes(?:man|woman|person|people)|representatives?|envoys?|negotiators?|officials?"
+    r"|advis[eo]rs?|ambassadors?|delegations?|delegates?|commanders?) (?:for|of|from) (?:the )?$",
+    re.IGNORECASE,
+)
 _ADJECTIVES = frozenset(
     [
         "key",
@@ -379,6 +386,7 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
             not m.obj
             or _CONTROL.match(ctx.text[m.end : cue.start])
             or _LED_BY.search(ctx.text, max(0, m.start - 16), m.start)
+            or _SPEAKS_FOR.search(ctx.text, max(0, m.start - 32), m.start)
         ):
             if m.possessive and m.form == "name" and not _speaks_for(ctx, m, cue):
                 continue
@@ -423,7 +431,9 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  #
             if m.end <= verb.start() and m.code:
                 if m.start >= cue.end and not _PUNCTUATION.search(ctx.text, cue.end, verb.start()):
                     break  # "dismissed Pakistani claims": a name in the cue's object says nothing
-                if len(ctx.text[m.end : verb.start()].split()) <= 6 and not m.obj:
+                if len(ctx.text[m.end : verb.start()].split()) <= 6 and (
+                    not m.obj or _SPEAKS_FOR.search(ctx.text, max(0, m.start - 32), m.start)
+                ):
                     distance = abs(cue.start - verb.start())
                     if best is None or distance < best[0]:
                         best = (distance, m)

@@ -940,3 +940,14 @@ def test_export_restrictions_are_sanctions(pack: RulesPack) -> None:
     assert triples(read(pack, "Tokyo suspended export restrictions on chip materials.")) == {
         ("agreement", "JPN", "sanctions")
     }
+
+
+def test_a_spokesman_for_an_actor_speaks_for_it(pack: RulesPack) -> None:
+    """ "A spokesman for Hamas said it was ready ...", "a spokesperson for the Ukrainian foreign
+    ministry called for ...": the name after "for" is who holds the position."""
+    assert triples(
+        read(pack, "A spokesman for the Houthis said they were ready to free 50 prisoners.")
+    ) == {("proposal", "HOUTHIS", "prisoner_exchange")}
+    assert triples(
+        read(pack, "A spokesperson for the Colombian government called for a truce.")
+    ) == {("demand", "COL", "ceasefire")}
