@@ -6,8 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup demo test lint fmt bench clean
 
-# The claims modules compiled with mypyc for the current sources (monitor/native.py): a no-op when
-# built already; without a C compiler or mypyc, or when mypyc fails, the claims stay pure Python.
+# Claim extraction and the views' fold compiled with mypyc for the current sources (monitor/native.py): a no-op when
+# built already; without a C compiler or mypyc, or when mypyc fails, they stay pure Python.
 setup: $(STAMP)
 	-@$(BIN)/python -m monitor.native build
 
