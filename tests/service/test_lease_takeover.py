@@ -68,7 +68,9 @@ def test_a_silent_members_items_are_taken_in_the_round_its_leases_lapse(store: A
     silent = {f"g/{i}" for i in b.held}
     # Rows lapse 2/3 of the ttl after the renewal, not a whole ttl.
     lapse = TTL * LAPSE
-    assert all(0 < x.remaining <= lapse + CLOCK_STEP for x in store.leases("g/") if x.name in silent)
+    assert all(
+        0 < x.remaining <= lapse + CLOCK_STEP for x in store.leases("g/") if x.name in silent
+    )
     # From now on b renews nothing. Once its membership has less than a round's rhythm left...
     member = f"g.members/{b.me}"
     wait_for(lambda: _left(store, member, "b") < a.renew_every - 0.1, "b's lease to run down")
