@@ -135,6 +135,8 @@ def raw_mentions(
             and (s == 0 or text[s - 1] == "\n")
         ):
             continue  # a dateline ("DOHA, July 19 -") says where the story was filed, not who acts
+        if text[e : e + 6].lower() == "-based":
+            continue  # "a UK-based war monitor": where something sits, not who acts
         exact = exact_case.get(key)
         if "a" in tags and (
             exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())

@@ -44,7 +44,7 @@ _LONG_LIST_GAP = re.compile(
 )
 _LIST_GAP = re.compile(
     r"^(?=.*(?:[,;–—-]|\band\b|\bor\b))(?!.*\b(?:including|such as|among|notably|especially|particularly|like|of|for)\b)"
-    r"[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,2}[\s,;–—-]*(?:(?:and|or)\s+)?$",
+    r"[\s,;–—-]*(?:(?:and|or|as well as|plus)\s+)?(?:\w+\s+){0,3}[\s,;–—-]*(?:(?:and|or)\s+)?$",
     re.IGNORECASE,
 )
 # The same preposition again after "and": "calling for a meeting with Putin and for tougher
