@@ -93,6 +93,23 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_fixed_non_root_user() -> None:
     assert not any("gcc" in r or "build-essential" in r for _, r in runtime)
 
 
+def test_the_build_stage_compiles_the_native_modules_and_fails_unless_they_are_in_use() -> None:
+    """The build stage runs `monitor.native build` in the venv the runtime copies, then requires
+    `status` to report both groups in use (so a failed compile fails the image, not its speed)."""
+    from monitor.native import GROUPS
+
+    build = _stages(DEPLOY / "Dockerfile")[0]
+    runs = [r for w, r in build if w == "RUN" and "monitor.native build" in r]
+    assert len(runs) == 1
+    run = runs[0]
+    assert "/opt/parley/bin/python -m monitor.native build" in run
+    assert "gcc" in run
+    check = run[run.index("monitor.native build") :]
+    assert "monitor.native status" in check
+    assert f"grep -c 'in use: True')\" = {len(GROUPS)}" in check
+    assert ("ARG", "NATIVE=1") in build
+
+
 def test_dockerfile_runs_parley_on_the_etc_config_with_the_state_dir_as_a_volume() -> None:
     """ENTRYPOINT + CMD is `parley ... run --config /etc/parley/parley.toml`; the state is a volume."""
     runtime = _stages(DEPLOY / "Dockerfile")[-1]
