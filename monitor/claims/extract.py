@@ -30,7 +30,7 @@ from monitor.claims.holders import (
 from monitor.claims.keywords import padded_form
 from monitor.claims.mentions import Mention, main_pair, raw_mentions, resolve
 from monitor.claims.model import Claim, ClaimKind
-from monitor.claims.pack import RulesPack, norm_alias
+from monitor.claims.pack import CueRule, RulesPack, norm_alias
 from monitor.claims.reading import (
     Context,
     Cue,
@@ -42,6 +42,7 @@ from monitor.claims.reading import (
     is_irrealis,
     is_negated,
     is_refused,
+    price_of,
 )
 from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.claims.topics import topics_of
@@ -298,6 +299,7 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
 
 # A condition after a commitment that names the price ("would stop its attacks if Israel ended
 # its strikes", "will stop firing only for as long as Israel does"): an offer, not an agreement.
+_NEXT_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
 _OFFER_IF = re.compile(r"(?:only )?(?:if|provided|so long as|as long as)\b", re.IGNORECASE)
 
 
@@ -330,18 +332,89 @@ def _conditional_price(
     return "offer"
 
 
-def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
+# The demand a price condition names ("only once Armenia committed to a timetable for
+# withdrawal"): read like a cue at the condition, its topic named after it
+_PRICE_RULE = CueRule(kind="demand", rule="on-condition", match="", topic_after=True)
+
+
+def _price_demands(  # noqa: PLR0917  (a private helper of read_cue, called once)
+    ctx: Context,
+    cue: Cue,
+    kind: str,
+    sentence: Sentence,
+    clause: tuple[int, int],
+    price: tuple[int, int, bool],
+    post: Post,
+    claimed: list[TopicHit] | None,
+) -> list[Claim]:
+    """A commitment's price is its holder's demand: "Azerbaijan would halt its offensive only once
+    Armenia committed to a timetable for withdrawing its forces" demands the withdrawal."""
+    holder, unowned = holder_of(ctx, cue, kind, sentence, clause)
+    if unowned or holder is None or not holder.code:
+        return []
+    at = _new(Cue, (price[0], price[1], _PRICE_RULE))
+    inside = (price[0], clause_of(sentence, max(price[0], price[1] - 1))[1])
+    topics = topics_of(ctx, at, sentence, inside)
+    if claimed is not None:
+        claimed.extend(topics)
+    counterpart = counterpart_of(ctx, at, holder.code, inside) if topics else ""
+    return _make_claims(
+        ctx, post, at, sentence, inside, "demand", holder.code, (), topics, counterpart,
+        _PRICE_RULE.rule,
+    )  # fmt: skip
+
+
+def _priced(  # noqa: PLR0911, PLR0917  (a private helper of read_cue, called once)
+    ctx: Context,
+    cue: Cue,
+    kind: str,
+    rule_name: str,
+    sentence: Sentence,
+    clause: tuple[int, int],
+    post: Post,
+    claimed: list[TopicHit] | None,
+) -> tuple[str, list[Claim]]:
+    """How a price condition in the sentence changes an outcome cue: "" (none), "inside" (the cue
+    is the condition's content: no claim), "drop" (a commitment on that condition: only the
+    demand), "offer" or "refuse" (read on as an offer or a refusal, plus the demand)."""
+    price = price_of(ctx, sentence)
+    if price is None:
+        return "", []
+    if price[1] <= cue.start:
+        if _NEXT_CONJUNCT.search(ctx.text, price[1], cue.start) is None:
+            return "inside", []  # "only once Armenia committed to ...": what is asked for
+        return "", []
+    if cue.end > price[0] or _NEXT_CONJUNCT.search(ctx.text, cue.end, price[0]) is not None:
+        return "", []
+    negated = is_negated(ctx, cue, clause, None)
+    still_to_come = (
+        rule_name.endswith("-future")
+        or cue.rule.only_future
+        or (kind == "agreement" and is_future(ctx, cue, clause))
+    )
+    if not (negated or still_to_come):
+        return "", []
+    demands = _price_demands(ctx, cue, kind, sentence, clause, price, post, claimed)
+    if negated:
+        return "refuse", demands
+    return ("offer" if price[2] else "drop"), demands
+
+
+def read_cue(  # noqa: PLR0917  (the first reading rules, then _read_on)
     ctx: Context,
     cue: Cue,
     sentence: Sentence,
     post: Post,
     claimed: list[TopicHit] | None = None,
     read: set[int] | None = None,
+    priced: list[Claim] | None = None,
 ) -> list[Claim]:
     """The claims one cue makes (none when negated, hypothetical, unowned or without a topic).
 
     `claimed` collects the topic hits of the claims made so far in the post (for "it" later on),
-    `read` the starts of the cues that made claims (an outcome right after one is its complement).
+    `read` the starts of the cues that made claims (an outcome right after one is its complement),
+    `priced` the demands of a price condition after the cue ("would sign only after ..."), which
+    are not the cue's own claims (returned with them when it is None).
     """
     rule = cue.rule
     clause = clause_of(sentence, cue.start)
@@ -361,11 +434,45 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
         is_irrealis(ctx, cue, clause) or is_complement(ctx, cue, clause, read or set())
     ):
         return []
+    mode, demands = (
+        _priced(ctx, cue, kind, rule_name, sentence, clause, post, claimed)
+        if kind in _OUTCOMES
+        else ("", [])
+    )
+    if priced is not None:
+        priced.extend(demands)
+        demands = []
+    if mode in ("inside", "drop"):
+        return demands
+    claims = _read_on(
+        ctx, cue, sentence, post, claimed, read, kind, rule_name, clause, mode == "refuse"
+    )
+    return claims + demands if demands else claims
+
+
+def _read_on(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
+    ctx: Context,
+    cue: Cue,
+    sentence: Sentence,
+    post: Post,
+    claimed: list[TopicHit] | None,
+    read: set[int] | None,
+    kind: str,
+    rule_name: str,
+    clause: tuple[int, int],
+    refusing: bool,
+) -> list[Claim]:
+    """read_cue's later steps: hypothetical, holder, negation, topics, the claims."""
+    rule = cue.rule
     if kind == "proposal" and is_asked_for(ctx, cue, clause, read or set()):
         return []  # "urged Moscow to present it": what the demand asks for, not an offer
     if rule.condition and is_other_half(ctx, cue, clause, read or set()):
         return []  # "307 were returned in exchange for 307 Ukrainians": the exchange was done
-    if not rule.keep_hypothetical and is_hypothetical(ctx, cue, sentence, clause, kind):
+    if (
+        not rule.keep_hypothetical
+        and not refusing  # "would not return to talks unless ...": a refusal on that condition
+        and is_hypothetical(ctx, cue, sentence, clause, kind)
+    ):
         price = _conditional_price(ctx, cue, sentence, clause, rule_name)
         if price is None:
             return []
@@ -401,6 +508,25 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     parties: tuple[str, ...] = ()
     if kind in _OUTCOMES:
         actor, parties = parties_of(ctx, actor, None if group else holder, counterpart)
+    return _make_claims(
+        ctx, post, cue, sentence, clause, kind, actor, parties, topics, counterpart, rule_name
+    )
+
+
+def _make_claims(  # noqa: PLR0917  (a claim's fields)
+    ctx: Context,
+    post: Post,
+    cue: Cue,
+    sentence: Sentence,
+    clause: tuple[int, int],
+    kind: str,
+    actor: str,
+    parties: tuple[str, ...],
+    topics: list[TopicHit],
+    counterpart: str,
+    rule_name: str,
+) -> list[Claim]:
+    """One claim a topic, with the attributes read from the cue's clause."""
     stretch = ctx.text[cue.start : clause[1]] + " \n " + ctx.text[clause[0] : cue.start]
     quote = ctx.text[sentence.start : sentence.end]
     claims = []
@@ -474,6 +600,7 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
     claims: list[Claim] = []
     claimed: list[TopicHit] = []
     read: set[int] = set()
+    priced: list[Claim] = []
     cues = list(ctx.cues)
     position = 0
     for sentence in ctx.sentences:
@@ -485,8 +612,11 @@ def extract(post: Post, pack: RulesPack) -> list[Claim]:
             if cues[index].start < covered:  # inside a cue that read: "in exchange for"
                 index += 1
                 continue
-            found = read_cue(ctx, cues[index], sentence, post, claimed, read)
+            found = read_cue(ctx, cues[index], sentence, post, claimed, read, priced)
             claims.extend(found)
+            if priced:  # a price condition's demands: not the cue's own, so no rule is skipped
+                claims.extend(priced)
+                priced.clear()
             start = cues[index].start
             if found:
                 covered = cues[index].end

@@ -17,6 +17,7 @@ from monitor.claims.reading import (
     is_noun_use,
     owner_of,
     previous_subject,
+    refusal_before,
     speaker_of,
     subject_of,
 )
@@ -262,8 +263,14 @@ def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an ear
         return found, False
     if owner is not None:
         return owner, False
-    if not rule.after_refusal and is_noun_use(ctx, cue):
-        return None, True  # ("its weapons until": "until" is never a noun)
+    if rule.after_refusal:
+        # "the group would not take part in intra-Afghan negotiations until its prisoners are
+        # released": the demand is whoever refuses, named before the refusal
+        at = refusal_before(ctx, cue, sentence)
+        if at >= 0:
+            return subject_of(ctx, Cue(at, at, rule), sentence), False
+    elif is_noun_use(ctx, cue):
+        return None, True
     found = subject_of(ctx, cue, sentence)
     near = max(sentence.start, cue.start - 30)
     # both regexes need "and" (letters with no odd case folds): a plain substring test first

@@ -101,6 +101,9 @@ class Context:
     window_ends: dict[tuple[int, int, int, int], int] = field(
         default_factory=dict
     )  # (cue start, id of its rule, clause) -> where its object ends (topics and counterpart ask)
+    prices: dict[int, tuple[int, int, bool] | None] = field(
+        default_factory=dict
+    )  # sentence start -> its price condition (start, end, offer form) or None (`price_of`)
 
     def mentions_in(self, start: int, end: int) -> tuple[Mention, ...]:
         """Mentions that start in [start, end), in text order (a bisect: posts can be huge)."""
@@ -152,17 +155,23 @@ def is_refused(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention |
 def follows_refusal(ctx: Context, cue: Cue, sentence: Sentence) -> bool:
     """The cue opens its clause and the clause before it refuses: "will not disarm | until a
     dialogue has produced results" (the price of the refusal), not "the truce runs | until May"."""
+    return refusal_before(ctx, cue, sentence) >= 0
+
+
+def refusal_before(ctx: Context, cue: Cue, sentence: Sentence) -> int:
+    """Where the refusal in the clause before the cue starts (`follows_refusal`), or -1."""
     previous = None
     for a, b in sentence.clauses:
         if a <= cue.start < b:
             if ctx.text[a : cue.start].strip():
-                return False
+                return -1
             break
         previous = (a, b)
     if previous is None:
-        return False
-    window = ctx.text[max(previous[0], cue.start - 120) : cue.start]
-    return ctx.pack.markers.refusal.search(window) is not None
+        return -1
+    start = max(previous[0], cue.start - 120)
+    found = ctx.pack.markers.refusal.search(ctx.text[start : cue.start])
+    return -1 if found is None else start + found.start()
 
 
 def _before(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention | None) -> str:
@@ -217,6 +226,39 @@ def is_hypothetical(
         markers.gates["hedge"].search(markers.hedge, ctx.text, ctx.form, start, cue.start)
         is not None
     )
+
+
+# A condition that names the price of a commitment: "would halt its offensive only once Armenia
+# committed to a timetable", "would sign only after", "would not return to talks unless",
+# "would sign, but not until". The offer forms ("only if", "provided that") keep the commitment
+# as an offer (see extract._conditional_price); the others leave only the demand.
+_PRICE = re.compile(
+    r"\b(?:only\s+(?:once|after|if|when|until)|not\s+until|unless|provided\s+that"
+    r"|on\s+(?:the\s+)?condition\s+that)\b",
+    re.IGNORECASE,
+)
+_PRICE_WORDS = ("only ", "unless", "not until", "provided that", "condition that")
+_OFFER_FORMS = ("only if", "provided")
+# Before the price: a commitment still to come or refused, so the condition is one
+_PRICE_SCOPE = re.compile(
+    r"\b(?:will|would|shall|not|never|cannot)\b|n['’]t\b|['’]ll\b", re.IGNORECASE
+)
+
+
+def price_of(ctx: Context, sentence: Sentence) -> tuple[int, int, bool] | None:
+    """The first price condition of a sentence whose part before it commits or refuses ("would",
+    "will", "not"): (start, end, is an offer form). Searched once a sentence."""
+    if sentence.start in ctx.prices:
+        return ctx.prices[sentence.start]
+    found: tuple[int, int, bool] | None = None
+    low = ctx.text[sentence.start : sentence.end].lower()
+    if any(word in low for word in _PRICE_WORDS):
+        m = _PRICE.search(ctx.text, sentence.start, sentence.end)
+        if m is not None and _PRICE_SCOPE.search(ctx.text, sentence.start, m.start()) is not None:
+            offer = m.group().lower().startswith(_OFFER_FORMS)
+            found = (m.start(), m.end(), offer)
+    ctx.prices[sentence.start] = found
+    return found
 
 
 def is_irrealis(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:

@@ -759,6 +759,54 @@ def test_a_threat_unless_demands_its_price(pack: RulesPack) -> None:
     )
 
 
+# Round 6b: clause logic (conditions, several claims a sentence, holders)
+
+
+def test_a_commitment_on_a_price_condition_is_a_demand_for_the_price(pack: RulesPack) -> None:
+    """ "would withdraw only after Hamas released the hostages", "only once", "but not until":
+    no agreement by either side, a demand by who commits for what the condition names."""
+    claims = read(
+        pack,
+        "Israel would withdraw its troops from the corridor only after Hamas released all the"
+        " hostages.",
+    )
+    assert triples(claims) == {("demand", "ISR", "prisoner_exchange")}
+    claims = read(
+        pack,
+        "The Houthis said they would free the Saudi prisoners only once the coalition lifted the"
+        " blockade of Hodeidah.",
+    )
+    assert triples(claims) == {("demand", "HOUTHIS", "humanitarian_aid")}
+    claims = read(
+        pack, "Kyiv would sign the memorandum, but not until Russia returned the deported children."
+    )
+    assert triples(claims) == {("demand", "UKR", "children_return")}
+
+
+def test_a_refusal_unless_is_a_rejection_and_a_demand(pack: RulesPack) -> None:
+    """ "would not return to talks unless sanctions were lifted": both claims by who refuses."""
+    claims = read(pack, "Tehran would not return to talks unless sanctions were lifted.")
+    assert triples(claims) == {("rejection", "IRN", "talks"), ("demand", "IRN", "sanctions")}
+
+
+def test_an_offer_only_if_also_demands_its_price(pack: RulesPack) -> None:
+    """ "will sign the memorandum only if Moscow agrees to a full ceasefire": the offer stays
+    (as for "if"), and the ceasefire is Kyiv's demand."""
+    claims = read(pack, "Kyiv will sign the memorandum only if Moscow agrees to a full ceasefire.")
+    assert triples(claims) == {("proposal", "UKR", "peace_terms"), ("demand", "UKR", "ceasefire")}
+
+
+def test_a_refusal_until_is_demanded_by_who_refuses(pack: RulesPack) -> None:
+    """ "the group would not join any Colombian-Venezuelan talks until its fighters were
+    released": the group's demand, not that of a name inside what it refuses."""
+    claims = read(
+        pack,
+        "An ELN commander said the group would not join any Colombian-Venezuelan talks until its"
+        " jailed fighters were released.",
+    )
+    assert triples(claims) == {("demand", "ELN", "prisoner_exchange")}
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
