@@ -245,6 +245,14 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
     freed = _freed_by_name(ctx, cue, clause)
     if freed is not None:
         return [freed]
+    if _signs_nothing(ctx, cue):  # "Baku has refused to sign until ...": the text named before
+        signed = [
+            t
+            for t in _antecedent(ctx, sentence, allowed, ("peace_terms",), claimed, upto=cue.start)
+            if t.topic == "peace_terms"
+        ]
+        if signed:
+            return signed
     pronoun = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30)) or _anaphor_after(
         ctx.text, cue.start, cue.end
     )
@@ -253,6 +261,25 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         return []  # ("accepted the US proposal": a noun cue can point back itself)
     kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
     return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
+
+
+# After a signing verb, no object: the clause or sentence ends, or a time or condition follows
+_NO_OBJECT = re.compile(
+    r"\s*(?:[,.;:!?\"”’)]|$|(?:on|in|at|by|until|unless|before|after|only|when|once|if|yet|as"
+    r"|soon|later|today|tomorrow|next|this|so|but|and)\b)",
+    re.IGNORECASE,
+)
+
+
+def _signs_nothing(ctx: Context, cue: Cue) -> bool:
+    """A commitment or refusal to sign with nothing signed named after it ("has refused to sign
+    until ...", "will sign on Friday"): what is signed is a text named before."""
+    if cue.rule.kind not in ("agreement", "rejection"):
+        return False
+    verb = ctx.text[cue.start : cue.end].lower()
+    if not verb.rsplit(None, 1)[-1].startswith("sign"):
+        return False
+    return _NO_OBJECT.match(ctx.text, cue.end) is not None
 
 
 def _wanted_before(ctx: Context, cue: Cue, clause: tuple[int, int]) -> list[TopicHit]:

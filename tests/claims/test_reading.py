@@ -807,6 +807,19 @@ def test_a_refusal_until_is_demanded_by_who_refuses(pack: RulesPack) -> None:
     assert triples(claims) == {("demand", "ELN", "prisoner_exchange")}
 
 
+def test_a_refusal_to_sign_with_nothing_named_refuses_the_text_before(pack: RulesPack) -> None:
+    """ "has refused to sign until ...": what is not signed is the treaty named before."""
+    claims = read(
+        pack,
+        "Serbia and Kosovo have been negotiating a normalisation treaty since 2011.",
+        "Pristina has refused to sign until Belgrade withdraws its troops from the border.",
+    )
+    assert triples(claims) == {
+        ("rejection", "XKX", "peace_terms"),
+        ("demand", "XKX", "troop_withdrawal"),
+    }
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
