@@ -271,7 +271,7 @@ def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an ear
             return subject_of(ctx, Cue(at, at, rule), sentence), False
     elif is_noun_use(ctx, cue):
         return None, True
-    found = subject_of(ctx, cue, sentence)
+    found = _conjunct_subject(ctx, cue, sentence) or subject_of(ctx, cue, sentence)
     near = max(sentence.start, cue.start - 30)
     # both regexes need "and" (letters with no odd case folds): a plain substring test first
     if "and" in ctx.text[near : cue.start].lower() and (
@@ -293,6 +293,30 @@ def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an ear
         if found is not None and _sides_without_them(ctx, cue, sentence, found):
             found = None  # and the post has no two main actors to stand for the two sides
     return found, False
+
+
+# A verb right after "and" (and perhaps "to" or an auxiliary): a second verb of the same subject
+_VERB_AFTER_AND = re.compile(
+    r"\band\s+(?:(?:also|then|later|to|will|would|has|have|had|is|are|was|were|be|been)\s+){0,2}$",
+    re.IGNORECASE,
+)
+
+
+def _conjunct_subject(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
+    """ "Russia agreed to return the remains of Ukrainian soldiers and offered a ceasefire", "Hamas
+    is to release the hostages within 72 hours of the Israeli pullback, and to hand over the
+    remains": a verb right after "and" has the subject of the verb before it, not a name inside
+    that verb's object."""
+    start = max(sentence.start, cue.start - 40)
+    if "and" not in ctx.text[start : cue.start].lower():
+        return None
+    conj = _VERB_AFTER_AND.search(ctx.text, start, cue.start)
+    if conj is None:
+        return None
+    for other in reversed(ctx.cues_in(sentence.start, conj.start())):
+        if other.end <= conj.start() and not is_noun_use(ctx, other):
+            return subject_of(ctx, other, sentence)
+    return None
 
 
 _PASSIVE_BEFORE = re.compile(

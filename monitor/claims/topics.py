@@ -271,6 +271,9 @@ _NO_OBJECT = re.compile(
 )
 
 
+_BE_BEFORE = re.compile(r"\b(?:be|been|being|is|are|was|were)\s+$", re.IGNORECASE)
+
+
 def _signs_nothing(ctx: Context, cue: Cue) -> bool:
     """A commitment or refusal to sign with nothing signed named after it ("has refused to sign
     until ...", "will sign on Friday"): what is signed is a text named before."""
@@ -279,6 +282,8 @@ def _signs_nothing(ctx: Context, cue: Cue) -> bool:
     verb = ctx.text[cue.start : cue.end].lower()
     if not verb.rsplit(None, 1)[-1].startswith("sign"):
         return False
+    if _BE_BEFORE.search(ctx.text, max(0, cue.start - 12), cue.start) is not None:
+        return False  # "the agreement had been due to be signed": what is signed is its subject
     return _NO_OBJECT.match(ctx.text, cue.end) is not None
 
 

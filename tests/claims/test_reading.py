@@ -820,6 +820,27 @@ def test_a_refusal_to_sign_with_nothing_named_refuses_the_text_before(pack: Rule
     }
 
 
+def test_a_second_verb_after_and_has_the_first_verbs_subject(pack: RulesPack) -> None:
+    """ "agreed to return the bodies of Ukrainian soldiers and offered a truce": the offer is
+    Moscow's, not that of a name inside the first verb's object; so with "..., and to"."""
+    claims = read(
+        pack, "Moscow agreed to return the bodies of Ukrainian soldiers and offered a truce."
+    )
+    assert triples(claims) == {
+        ("agreement", "RUS", "bodies_return"),
+        ("proposal", "RUS", "ceasefire"),
+    }
+    claims = read(
+        pack,
+        "The RSF is to free the detainees within 48 hours of the Sudanese pullback, and to hand"
+        " over the remains of the dead.",
+    )
+    assert triples(claims) == {
+        ("agreement", "RSF", "prisoner_exchange"),
+        ("agreement", "RSF", "bodies_return"),
+    }
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
