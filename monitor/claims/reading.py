@@ -480,6 +480,8 @@ def speaker_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:  #
                     if best is None or distance < best[0]:
                         best = (distance, m)
                 break
+        if verb.start() >= cue.end and not _PUNCTUATION.search(ctx.text, cue.end, verb.start()):
+            continue  # "demanded clarity on the fighters that Paris says Ankara sent": its object
         for m in in_sentence:
             if m.start >= verb.end() and m.code:
                 gap = ctx.text[verb.end() : m.start].split()

@@ -841,6 +841,17 @@ def test_a_second_verb_after_and_has_the_first_verbs_subject(pack: RulesPack) ->
     }
 
 
+def test_a_name_in_the_objects_reported_clause_is_not_the_holder(pack: RulesPack) -> None:
+    """ "demanded clarity on the fighters that Cairo says Ankara flew in": Ankara is inside what
+    is demanded (the one who "says" it is Cairo, before the verb), not who demands."""
+    claims = read(
+        pack,
+        "Egypt called for a truce, and demanded clarity on the fighters that Cairo says Ankara"
+        " flew into Tripoli.",
+    )
+    assert triples(claims) == {("demand", "EGY", "ceasefire")}
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
