@@ -344,7 +344,13 @@ def _passive_holder(
     agent = _passive_agent(ctx, cue, clause)
     if agent is not None:
         return agent
-    found = speaker_of(ctx, cue, sentence) or previous_subject(ctx, sentence)
+    found = speaker_of(ctx, cue, sentence)
+    if found is None:
+        # "..., the UN refugee agency said. Prisoners of war are to be exchanged": who spoke before
+        # is not who exchanges them; one of the post's two sides may be (else: the two sides)
+        found = previous_subject(ctx, sentence)
+        if found is not None and found.code not in ctx.pair:
+            return None
     if found is not None and _sides_without_them(ctx, cue, sentence, found):
         return None
     return found

@@ -234,7 +234,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         if t.end <= cue.start and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if before:
-        return [before[-1]]
+        return _listed_before(ctx.text, before)
     own = [
         t for t in ctx.topics_in(cue.start - 80, cue.end)
         if (cue.end <= t.end or t.start >= cue.start) and (t.strong or cue.rule.only_future)
@@ -285,6 +285,38 @@ def _signs_nothing(ctx: Context, cue: Cue) -> bool:
     if _BE_BEFORE.search(ctx.text, max(0, cue.start - 12), cue.start) is not None:
         return False  # "the agreement had been due to be signed": what is signed is its subject
     return _NO_OBJECT.match(ctx.text, cue.end) is not None
+
+
+# Between two topics of one list before a cue: "Prisoners of war, other detainees and the bodies"
+_BEFORE_LIST_GAP = re.compile(
+    r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|as well as)\s+)"
+    r"(?:(?:the|a|an|all|other|some|more|its|their|any)\s+)?(?:[\w-]+\s+)?",
+    re.IGNORECASE,
+)
+# Inside one phrase: "the bodies of the dead", "US-brokered truce"
+_PHRASE_GAP = re.compile(r"\s*(?:-|\s(?:of|for)\s+(?:the\s+|all\s+)?)?\s*", re.IGNORECASE)
+
+
+def _listed_before(text: str, before: list[TopicHit]) -> list[TopicHit]:
+    """The last topic before a cue, with the topics listed with it: "Prisoners of war, other
+    detainees and the bodies of the dead are to be exchanged" is about prisoners and bodies
+    (one claim a topic, the first hit of each)."""
+    head = before[-1]
+    listed = [head]
+    for prev in reversed(before[:-1]):
+        if _PHRASE_GAP.fullmatch(text, prev.end, head.start):
+            head = prev  # the same phrase ("the bodies of the dead")
+            continue
+        if not prev.strong or _BEFORE_LIST_GAP.fullmatch(text, prev.end, head.start) is None:
+            break
+        listed.append(prev)
+        head = prev
+    if len(listed) == 1:
+        return listed
+    first: dict[str, TopicHit] = {}
+    for t in reversed(listed):
+        first.setdefault(t.topic, t)
+    return list(first.values())
 
 
 def _wanted_before(ctx: Context, cue: Cue, clause: tuple[int, int]) -> list[TopicHit]:

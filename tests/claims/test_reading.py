@@ -852,6 +852,40 @@ def test_a_name_in_the_objects_reported_clause_is_not_the_holder(pack: RulesPack
     assert triples(claims) == {("demand", "EGY", "ceasefire")}
 
 
+def test_a_passive_without_agent_borrows_no_earlier_speaker(pack: RulesPack) -> None:
+    """ "..., the EU said. Detainees ... are to be handed over": the EU spoke of something else;
+    the post's two sides hand them over, and with no two sides nobody is named."""
+    claims = read(
+        pack,
+        "Serbia and Kosovo agreed on the text in Ohrid.",
+        "Displaced families will return under the supervision of the UN refugee agency, the EU said.",
+        "Detainees and the remains of the missing are to be handed over within a month.",
+    )
+    assert triples(claims) == {
+        ("agreement", "SRB", "peace_terms"),
+        ("agreement", "SRB", "prisoner_exchange"),
+        ("agreement", "SRB", "bodies_return"),
+    }
+    assert all(c.parties == ("SRB", "XKX") for c in claims)
+    claims = read(
+        pack,
+        "Aid convoys will be escorted by Red Cross teams, the ICRC said.",
+        "Detainees are to be exchanged next week.",
+    )
+    assert claims == []
+
+
+def test_a_list_before_a_passive_gives_one_claim_per_topic(pack: RulesPack) -> None:
+    """ "Hostages, detainees and the bodies of the dead were exchanged": prisoners and bodies."""
+    claims = read(
+        pack, "Hostages, detainees and the bodies of the dead were exchanged on Friday, Qatar said."
+    )
+    assert triples(claims) == {
+        ("fulfilment", "QAT", "prisoner_exchange"),
+        ("fulfilment", "QAT", "bodies_return"),
+    }
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
