@@ -400,7 +400,7 @@ def _priced(  # noqa: PLR0911, PLR0917  (a private helper of read_cue, called on
     return ("offer" if price[2] else "drop"), demands
 
 
-def read_cue(  # noqa: PLR0917  (the first reading rules, then _read_on)
+def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
     ctx: Context,
     cue: Cue,
     sentence: Sentence,
@@ -413,8 +413,8 @@ def read_cue(  # noqa: PLR0917  (the first reading rules, then _read_on)
 
     `claimed` collects the topic hits of the claims made so far in the post (for "it" later on),
     `read` the starts of the cues that made claims (an outcome right after one is its complement),
-    `priced` the demands of a price condition after the cue ("would sign only after ..."), which
-    are not the cue's own claims (returned with them when it is None).
+    `priced` the demands of a price condition after the cue ("would sign only after ..."): not
+    the cue's own claims, so they go there (and nowhere when it is None).
     """
     rule = cue.rule
     clause = clause_of(sentence, cue.start)
@@ -434,35 +434,14 @@ def read_cue(  # noqa: PLR0917  (the first reading rules, then _read_on)
         is_irrealis(ctx, cue, clause) or is_complement(ctx, cue, clause, read or set())
     ):
         return []
-    mode, demands = (
-        _priced(ctx, cue, kind, rule_name, sentence, clause, post, claimed)
-        if kind in _OUTCOMES
-        else ("", [])
-    )
-    if priced is not None:
-        priced.extend(demands)
-        demands = []
-    if mode in ("inside", "drop"):
-        return demands
-    claims = _read_on(
-        ctx, cue, sentence, post, claimed, read, kind, rule_name, clause, mode == "refuse"
-    )
-    return claims + demands if demands else claims
-
-
-def _read_on(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
-    ctx: Context,
-    cue: Cue,
-    sentence: Sentence,
-    post: Post,
-    claimed: list[TopicHit] | None,
-    read: set[int] | None,
-    kind: str,
-    rule_name: str,
-    clause: tuple[int, int],
-    refusing: bool,
-) -> list[Claim]:
-    """read_cue's later steps: hypothetical, holder, negation, topics, the claims."""
+    refusing = False
+    if kind in _OUTCOMES and price_of(ctx, sentence) is not None:
+        mode, demands = _priced(ctx, cue, kind, rule_name, sentence, clause, post, claimed)
+        if priced is not None:
+            priced.extend(demands)
+        if mode in ("inside", "drop"):
+            return []
+        refusing = mode == "refuse"
     rule = cue.rule
     if kind == "proposal" and is_asked_for(ctx, cue, clause, read or set()):
         return []  # "urged Moscow to present it": what the demand asks for, not an offer

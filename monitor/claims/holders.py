@@ -308,7 +308,10 @@ def _conjunct_subject(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | N
     remains": a verb right after "and" has the subject of the verb before it, not a name inside
     that verb's object."""
     start = max(sentence.start, cue.start - 40)
-    if "and" not in ctx.text[start : cue.start].lower():
+    if ctx.form is not None:  # the padded word form (one longer at the start): " and " in it
+        if ctx.form.find(" and ", start, cue.start + 1) < 0:
+            return None
+    elif "and" not in ctx.text[start : cue.start].lower():
         return None
     conj = _VERB_AFTER_AND.search(ctx.text, start, cue.start)
     if conj is None:

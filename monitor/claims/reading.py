@@ -250,7 +250,13 @@ def price_of(ctx: Context, sentence: Sentence) -> tuple[int, int, bool] | None:
     "will", "not"): (start, end, is an offer form). Searched once a sentence."""
     if sentence.start in ctx.prices:
         return ctx.prices[sentence.start]
+    if -1 not in ctx.prices:  # key -1: whether the post holds a price word at all
+        form = ctx.form if ctx.form is not None else ctx.text.lower()
+        ctx.prices[-1] = (0, 0, False) if any(word in form for word in _PRICE_WORDS) else None
     found: tuple[int, int, bool] | None = None
+    if ctx.prices[-1] is None:
+        ctx.prices[sentence.start] = found
+        return found
     low = ctx.text[sentence.start : sentence.end].lower()
     if any(word in low for word in _PRICE_WORDS):
         m = _PRICE.search(ctx.text, sentence.start, sentence.end)
