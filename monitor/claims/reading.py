@@ -233,12 +233,11 @@ def is_hypothetical(
 # "would sign, but not until". The offer forms ("only if", "provided that") keep the commitment
 # as an offer (see extract._conditional_price); the others leave only the demand.
 _PRICE = re.compile(
-    r"\b(?:only\s+(?:once|after|if|when|until)|not\s+until|unless|provided\s+that"
-    r"|on\s+(?:the\s+)?condition\s+that)\b",
+    r"\b(?:only\s+(?:[\w-]+\s+){0,6}?(?P<word>once|after|if|when|until)|not\s+until|unless"
+    r"|provided\s+that|on\s+(?:the\s+)?condition\s+that)\b",
     re.IGNORECASE,
 )
 _PRICE_WORDS = ("only ", "unless", "not until", "provided that", "condition that")
-_OFFER_FORMS = ("only if", "provided")
 # Before the price: a commitment still to come or refused, so the condition is one
 _PRICE_SCOPE = re.compile(
     r"\b(?:will|would|shall|not|never|cannot)\b|n['’]t\b|['’]ll\b", re.IGNORECASE
@@ -261,8 +260,10 @@ def price_of(ctx: Context, sentence: Sentence) -> tuple[int, int, bool] | None:
     if any(word in low for word in _PRICE_WORDS):
         m = _PRICE.search(ctx.text, sentence.start, sentence.end)
         if m is not None and _PRICE_SCOPE.search(ctx.text, sentence.start, m.start()) is not None:
-            offer = m.group().lower().startswith(_OFFER_FORMS)
-            found = (m.start(), m.end(), offer)
+            word = m.group("word")
+            offer = m.group().lower().startswith("provided") or (word or "").lower() == "if"
+            # "would only take effect after ...": the condition starts at its word, after the verb
+            found = (m.start("word") if word else m.start(), m.end(), offer)
     ctx.prices[sentence.start] = found
     return found
 

@@ -683,7 +683,11 @@ def test_an_offer_names_who_pays_its_price(pack: RulesPack) -> None:
     offer = read(
         pack, "Update", "Russia would only agree to a ceasefire if Ukraine withdrew from Donetsk."
     )
-    assert triples(offer) == {("proposal", "RUS", "ceasefire")}
+    # (and, since round 6b, the price "only ... if" names is Russia's demand)
+    assert triples(offer) == {
+        ("proposal", "RUS", "ceasefire"),
+        ("demand", "RUS", "troop_withdrawal"),
+    }
     forecast = "Fidan said Armenia and Azerbaijan would sign the treaty if the last points could be settled."
     assert read(pack, "Update", forecast) == []
     calls = read(pack, "Update", "Russia rejected calls from its neighbours for a ceasefire.")
@@ -884,6 +888,16 @@ def test_a_list_before_a_passive_gives_one_claim_per_topic(pack: RulesPack) -> N
         ("fulfilment", "QAT", "prisoner_exchange"),
         ("fulfilment", "QAT", "bodies_return"),
     }
+
+
+def test_only_a_few_words_before_the_condition_still_make_it_a_price(pack: RulesPack) -> None:
+    """ "would only sign the grain deal after sanctions on Russian banks were lifted": no
+    signing, no lifting; Moscow's demand for the sanctions to go."""
+    claims = read(
+        pack,
+        "Moscow said it would only sign the grain deal after sanctions on Russian banks were lifted.",
+    )
+    assert triples(claims) == {("demand", "RUS", "sanctions")}
 
 
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
