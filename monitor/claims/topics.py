@@ -103,6 +103,77 @@ _FREEING_RULES = frozenset({"release"})  # cue rules whose verb frees people: "f
 _HANDING_RULES = frozenset({"hand-over"})  # and these when the verb is "handed over" or "back"
 
 
+# A demand's next verb phrase: "must withdraw its forces from the four regions, drop its
+# ambition to join Nato and accept limits" (a lower-case word after ", " or "and", then its object)
+_VERB_CONJUNCT = re.compile(
+    r"[^;:.]*?(?:,\s+(?:and\s+)?|\s+and\s+)(?P<verb>(?-i:[a-z])[a-z-]*)\s+(?:[\w'’-]+\s+){0,4}",
+    re.IGNORECASE,
+)
+_NOT_VERBS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "its",
+        "their",
+        "his",
+        "her",
+        "this",
+        "that",
+        "these",
+        "those",
+        "any",
+        "all",
+        "some",
+        "more",
+        "no",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "while",
+        "as",
+        "and",
+        "or",
+        "but",
+        "so",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "to",
+        "of",
+        "by",
+        "into",
+        "including",
+        "such",
+        "other",
+        "said",
+        "says",
+        "say",
+        "told",
+        "tells",
+        "added",
+        "adds",
+        "also",
+        "then",
+    ]
+)
+
+
+def _verb_conjunct(gap: str) -> bool:
+    """The gap between two topics after a demand opens a second verb phrase of the demand."""
+    found = _VERB_CONJUNCT.fullmatch(gap)
+    if found is None:
+        return False
+    verb = found.group("verb").lower()
+    return verb not in _NOT_VERBS and not verb.endswith("ing")
+
+
 def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
     """ "for A and for B": the preposition before the first topic comes again before the next."""
     found = _PREP_LIST_GAP.match(gap)
@@ -205,6 +276,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
                 or _LONG_LIST_GAP.match(gap)
                 or _prep_list(ctx.text, chosen, gap)
                 or ((" of " in gap or " for " in gap or " to " in gap) and _ACT_LIST_GAP.match(gap))
+                or (cue.rule.kind == "demand" and _verb_conjunct(gap))
             ):
                 chosen.append(nxt)
             else:

@@ -900,6 +900,31 @@ def test_only_a_few_words_before_the_condition_still_make_it_a_price(pack: Rules
     assert triples(claims) == {("demand", "RUS", "sanctions")}
 
 
+def test_a_demands_later_verb_phrases_are_demanded_too(pack: RulesPack) -> None:
+    """ "must pull its troops back from the crossing, allow aid convoys through and end the
+    strikes", "demanded that Russia withdraw ..., return the deported children and ...": one
+    demand a verb phrase."""
+    claims = read(
+        pack,
+        "Egypt said Israel must pull its troops back from the Rafah crossing, allow aid convoys"
+        " through and end the strikes.",
+    )
+    assert triples(claims) == {
+        ("demand", "EGY", "troop_withdrawal"),
+        ("demand", "EGY", "humanitarian_aid"),
+        ("demand", "EGY", "ceasefire"),
+    }
+    claims = read(
+        pack,
+        "Kyiv demanded that Russia withdraw from the plant, return the deported children and pay"
+        " reparations.",
+    )
+    assert triples(claims) == {
+        ("demand", "UKR", "troop_withdrawal"),
+        ("demand", "UKR", "children_return"),
+    }
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
