@@ -12,7 +12,9 @@ from monitor.claims.reading import Context, Cue, TopicHit, window_end
 from monitor.claims.segment import Sentence
 
 _ANAPHOR_AFTER = re.compile(
-    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement))\b",
+    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement"
+    r"|idea|suggestion|sequencing|approach|offer|initiative|formula|request|demands?|conditions?|terms"
+    r"|option|proposals|plans))\b",  # "rejected that sequencing", "dismissed the suggestion"
     re.IGNORECASE,
 )
 _ANAPHOR_BEFORE = re.compile(

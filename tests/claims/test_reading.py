@@ -925,6 +925,20 @@ def test_a_demands_later_verb_phrases_are_demanded_too(pack: RulesPack) -> None:
     }
 
 
+def test_a_definite_noun_after_a_cue_points_back(pack: RulesPack) -> None:
+    """ "rejected that sequencing", "dismissed the suggestion": what the sentence before named."""
+    claims = read(
+        pack,
+        "Kyiv wants a ceasefire first and talks later.",
+        "Moscow rejected that sequencing.",
+    )
+    assert triples(claims) == {("demand", "UKR", "ceasefire"), ("rejection", "RUS", "ceasefire")}
+    claims = read(
+        pack, "The EU floated a 30-day truce.", "Russia dismissed the suggestion outright."
+    )
+    assert ("rejection", "RUS", "ceasefire") in triples(claims)
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
