@@ -176,6 +176,10 @@ def _verb_conjunct(gap: str) -> bool:
     return verb not in _NOT_VERBS and not verb.endswith("ing")
 
 
+# After a pronoun: it is who is asked ("urged them to start talks"), not what is asked for
+_ADDRESSEE = re.compile(r"\s+to\s", re.IGNORECASE)
+
+
 def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
     """ "for A and for B": the preposition before the first topic comes again before the next."""
     found = _PREP_LIST_GAP.match(gap)
@@ -258,6 +262,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         pointer is not None
         and not cue.rule.after_refusal
         and (first is None or (not first.strong and first.start >= pointer.end()))
+        and not _ADDRESSEE.match(ctx.text, pointer.end())  # "urged them to start talks": who
     ):
         # "poured cold water on the proposal": the proposal named before
         found = _antecedent(ctx, sentence, allowed, (), claimed, upto=cue.start)

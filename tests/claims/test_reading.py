@@ -939,6 +939,17 @@ def test_a_definite_noun_after_a_cue_points_back(pack: RulesPack) -> None:
     assert ("rejection", "RUS", "ceasefire") in triples(claims)
 
 
+def test_a_pronoun_before_to_is_who_is_asked_not_what(pack: RulesPack) -> None:
+    """ "urged them to resume talks": "them" are the delegations asked, so the demand is the
+    talks, not the detainees named before."""
+    claims = read(
+        pack,
+        "The Red Cross said it was in contact with both delegations on the detainees, and urged"
+        " them to resume talks this week.",
+    )
+    assert triples(claims) == {("demand", "ICRC", "talks")}
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
