@@ -180,6 +180,20 @@ def _verb_conjunct(gap: str) -> bool:
 _ADDRESSEE = re.compile(r"\s+to\s", re.IGNORECASE)
 
 
+_CONJUNCT = re.compile(r",\s+and\s+|;\s+", re.IGNORECASE)
+
+
+def _conjunct_start(text: str, start: int, holder_end: int) -> int:
+    """Where the conjunct of a holder starts: after the last ", and" before it ("..., writing that
+    the hostages will be released, and Israel will withdraw": a "that" before the ", and" opens
+    no relative clause around Israel)."""
+    if ", " not in text[start:holder_end] and ";" not in text[start:holder_end]:
+        return start
+    for found in _CONJUNCT.finditer(text, start, holder_end):
+        start = found.end()
+    return start
+
+
 def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
     """ "for A and for B": the preposition before the first topic comes again before the next."""
     found = _PREP_LIST_GAP.match(gap)
@@ -304,7 +318,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
     if (
         floor is not None
         and floor > clause[0]
-        and not _relative(ctx.text, clause[0], floor)
+        and not _relative(ctx.text, _conjunct_start(ctx.text, clause[0], floor), floor)
         and not _WANTED_DONE.match(ctx.text, cue.end)
     ):
         start = floor  # "Ukraine needs X": what comes before the holder is another clause's

@@ -950,6 +950,19 @@ def test_a_pronoun_before_to_is_who_is_asked_not_what(pack: RulesPack) -> None:
     assert triples(claims) == {("demand", "ICRC", "talks")}
 
 
+def test_a_later_clause_with_its_own_subject_keeps_its_own_topic(pack: RulesPack) -> None:
+    """ "wrote that the detainees would be freed within days, and Russia would withdraw its
+    troops": the withdrawal is Russia's; the detainees belong to the clause before the ", and"
+    (a "that" before it opens no relative clause around Russia)."""
+    claims = read(
+        pack,
+        "Erdogan wrote that the detainees would be freed within days, and Russia would withdraw"
+        " its troops from the plant.",
+    )
+    assert ("agreement", "RUS", "troop_withdrawal") in triples(claims)
+    assert ("agreement", "RUS", "prisoner_exchange") not in triples(claims)
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
