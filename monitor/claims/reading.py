@@ -436,11 +436,25 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
             or _CONTROL.match(ctx.text[m.end : cue.start])
             or _LED_BY.search(ctx.text, max(0, m.start - 16), m.start)
             or _SPEAKS_FOR.search(ctx.text, max(0, m.start - 32), m.start)
+            or _for_to(ctx, m, cue)
         ):
             if m.possessive and m.form == "name" and not _speaks_for(ctx, m, cue):
                 continue
             return m
     return None
+
+
+_FOR_BEFORE = re.compile(r"\bfor\s+(?:the\s+)?$", re.IGNORECASE)
+_TO_BETWEEN = re.compile(r"\s+to\s+", re.IGNORECASE)
+
+
+def _for_to(ctx: Context, m: Mention, cue: Cue) -> bool:
+    """ "the countdown for Hamas to release the hostages": the name between "for" and the
+    infinitive is who does it."""
+    return (
+        _TO_BETWEEN.fullmatch(ctx.text, m.end, cue.start) is not None
+        and _FOR_BEFORE.search(ctx.text, max(0, m.start - 10), m.start) is not None
+    )
 
 
 def _speaks_for(ctx: Context, m: Mention, cue: Cue) -> bool:

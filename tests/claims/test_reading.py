@@ -963,6 +963,16 @@ def test_a_later_clause_with_its_own_subject_keeps_its_own_topic(pack: RulesPack
     assert ("agreement", "RUS", "prisoner_exchange") not in triples(claims)
 
 
+def test_the_name_between_for_and_an_infinitive_does_it(pack: RulesPack) -> None:
+    """ "a three-day window for Russia to return the deported children": Russia returns them."""
+    claims = read(
+        pack,
+        "Kyiv said its troops had left the village, starting a three-day window for Russia to"
+        " return the deported children.",
+    )
+    assert triples(claims) == {("agreement", "RUS", "children_return")}
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
