@@ -194,6 +194,20 @@ def _conjunct_start(text: str, start: int, holder_end: int) -> int:
     return start
 
 
+# Before a weak topic: where or when something was said, not what ("a demand its negotiators
+# raised at the first round of talks")
+_OCCASION = re.compile(
+    r"\b(?:at|during|on the sidelines of|ahead of)\s+(?:the\s+|a\s+|an\s+|this\s+|last\s+)?"
+    r"(?:[\w-]+\s+){0,3}$",
+    re.IGNORECASE,
+)
+
+
+def _occasion(text: str, start: int, topic: TopicHit) -> bool:
+    """A weak topic that names the occasion of the cue ("raised at the first round of talks")."""
+    return _OCCASION.search(text, max(start, topic.start - 40), topic.start) is not None
+
+
 def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
     """ "for A and for B": the preposition before the first topic comes again before the next."""
     found = _PREP_LIST_GAP.match(gap)
@@ -252,7 +266,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
     end = window_end(ctx, cue, clause)
     after = [
         t for t in ctx.topics_in(cue.end, end)
-        if allowed is None or t.topic in allowed
+        if (allowed is None or t.topic in allowed) and (t.strong or not _occasion(ctx.text, cue.end, t))
     ]  # fmt: skip
     if cue.rule.kind == "fulfilment" and after:
         markers = ctx.pack.markers

@@ -973,6 +973,18 @@ def test_the_name_between_for_and_an_infinitive_does_it(pack: RulesPack) -> None
     assert triples(claims) == {("agreement", "RUS", "children_return")}
 
 
+def test_talks_where_something_was_said_are_not_what_is_asked(pack: RulesPack) -> None:
+    """ "a demand Serbian negotiators raised at the second round of talks": the talks are the
+    occasion; the demand (a patrol right) names no topic of ours."""
+    claims = read(
+        pack,
+        "Belgrade had insisted on its right to patrol the bridge, a demand Serbian negotiators"
+        " raised at the second round of talks in Brussels.",
+    )
+    assert claims == []
+    assert triples(read(pack, "Serbia called for new talks.")) == {("demand", "SRB", "talks")}
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
