@@ -985,6 +985,17 @@ def test_talks_where_something_was_said_are_not_what_is_asked(pack: RulesPack) -
     assert triples(read(pack, "Serbia called for new talks.")) == {("demand", "SRB", "talks")}
 
 
+def test_a_participle_describing_an_earlier_agreement_is_no_claim(pack: RulesPack) -> None:
+    """ "A local truce agreed in Jeddah in May broke down": the truce agreed before is named,
+    nobody agrees now (and the UN, who reports it, agreed nothing)."""
+    assert (
+        read(pack, "A local truce agreed in Jeddah in May broke down on Sunday, the UN said.") == []
+    )
+    assert triples(read(pack, "The RSF agreed in Jeddah to a truce.")) == {
+        ("agreement", "RSF", "ceasefire")
+    }
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
