@@ -208,6 +208,10 @@ def _occasion(text: str, start: int, topic: TopicHit) -> bool:
     return _OCCASION.search(text, max(start, topic.start - 40), topic.start) is not None
 
 
+# The rest of what was just done: "would return more", "will free the rest", "release others"
+_MORE = re.compile(r"\s+(?:more|the rest|others|the others|the remainder)\b", re.IGNORECASE)
+
+
 def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
     """ "for A and for B": the preposition before the first topic comes again before the next."""
     found = _PREP_LIST_GAP.match(gap)
@@ -352,6 +356,10 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
     freed = _freed_by_name(ctx, cue, clause)
     if freed is not None:
         return [freed]
+    if _MORE.match(ctx.text, cue.end):  # "handed over four bodies, and would return more"
+        earlier = [t for t in claimed[-8:] if sentence.start <= t.start < cue.start]
+        if earlier and (allowed is None or earlier[-1].topic in allowed):
+            return earlier[-1:]
     if _signs_nothing(ctx, cue):  # "Baku has refused to sign until ...": the text named before
         signed = [
             t

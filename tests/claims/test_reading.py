@@ -996,6 +996,18 @@ def test_a_participle_describing_an_earlier_agreement_is_no_claim(pack: RulesPac
     }
 
 
+def test_more_of_what_was_just_done_is_its_topic(pack: RulesPack) -> None:
+    """ "freed 50 detainees on Monday and said they would release more next week": a promise of
+    more prisoners freed."""
+    claims = read(
+        pack, "The Houthis freed 50 detainees on Monday and said they would release more next week."
+    )
+    assert triples(claims) == {
+        ("fulfilment", "HOUTHIS", "prisoner_exchange"),
+        ("agreement", "HOUTHIS", "prisoner_exchange"),
+    }
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
