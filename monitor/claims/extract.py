@@ -299,6 +299,9 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
 # A condition after a commitment that names the price ("would stop its attacks if Israel ended
 # its strikes", "will stop firing only for as long as Israel does"): an offer, not an agreement.
 _OFFER_IF = re.compile(r"(?:only )?(?:if|provided|so long as|as long as)\b", re.IGNORECASE)
+# A price named after a commitment still to come ("would sign the treaty only after Armenia
+# removed the claims", "will halt the offensive only once ..."): the commitment waits on it.
+_ONLY_AFTER = re.compile(r"\bonly (?:after|once|when)\b", re.IGNORECASE)
 
 
 def _conditional_price(
@@ -330,6 +333,17 @@ def _conditional_price(
     return "offer"
 
 
+def _waits_on_price(
+    ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], rule_name: str
+) -> bool:
+    """An outcome still to come with "only after/once/when" after it in its sentence ("would
+    sign the treaty only after Armenia removed the claims"): it waits on that price."""
+    return _ONLY_AFTER.search(ctx.text, cue.end, sentence.end) is not None and (
+        rule_name.endswith("-future")
+        or (cue.rule.kind == "agreement" and is_future(ctx, cue, clause))
+    )
+
+
 def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
     ctx: Context,
     cue: Cue,
@@ -358,7 +372,9 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     if rule.future and is_future(ctx, cue, clause):
         kind, rule_name = rule.future, f"{rule.rule}-future"
     if kind in _OUTCOMES and (
-        is_irrealis(ctx, cue, clause) or is_complement(ctx, cue, clause, read or set())
+        is_irrealis(ctx, cue, clause)
+        or is_complement(ctx, cue, clause, read or set())
+        or _waits_on_price(ctx, cue, sentence, clause, rule_name)  # "would sign only after ..."
     ):
         return []
     if kind == "proposal" and is_asked_for(ctx, cue, clause, read or set()):

@@ -20,6 +20,7 @@ _OBJECT_PRONOUNS = frozenset({"him", "them", "us", "me"})
 _EITHER_PRONOUNS = frozenset({"it", "her", "you"})  # subject or object: look at the word before
 _GENERIC = {"state_noun": "state", "group_noun": "group"}
 _STATE_KINDS = frozenset({"state", "observer", "group", "other"})
+_BETWEEN = frozenset({"intra-", "inter-"})  # "intra-Afghan negotiations", "inter-Korean talks"
 # Mentions are built with tuple.__new__ (positional, in field order): a NamedTuple's own __new__
 # is a Python function, and with keywords it costs twice as much (a post makes dozens).
 _new = tuple.__new__
@@ -135,8 +136,8 @@ def raw_mentions(
             and (s == 0 or text[s - 1] == "\n")
         ):
             continue  # a dateline ("DOHA, July 19 -") says where the story was filed, not who acts
-        if text[e : e + 6].lower() == "-based":
-            continue  # "a UK-based war monitor": where something sits, not who acts
+        if text[e : e + 6].lower() == "-based" or text[max(0, s - 6) : s].lower() in _BETWEEN:
+            continue  # "a UK-based war monitor", "intra-Afghan talks": no actor who acts
         exact = exact_case.get(key)
         if "a" in tags and (
             exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())

@@ -149,9 +149,19 @@ def is_refused(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention |
     return ctx.pack.markers.refusal.search(_before(ctx, cue, clause, owner)) is not None
 
 
+_COMMITTED = re.compile(r"\b(?:will|would|shall|won['’]t|wouldn['’]t)\b|['’]ll\b", re.IGNORECASE)
+
+
 def follows_refusal(ctx: Context, cue: Cue, sentence: Sentence) -> bool:
     """The cue opens its clause and the clause before it refuses: "will not disarm | until a
-    dialogue has produced results" (the price of the refusal), not "the truce runs | until May"."""
+    dialogue has produced results" (the price of the refusal), not "the truce runs | until May";
+    or the cue follows "only" after a commitment still to come ("would sign only after ...")."""
+    if ctx.text[max(sentence.start, cue.start - 5) : cue.start].lower() == "only ":
+        # "would sign the treaty only after ...", "will halt only once ...": a commitment still to
+        # come before it in its sentence names its price
+        return (
+            _COMMITTED.search(ctx.text, max(sentence.start, cue.start - 120), cue.start) is not None
+        )
     previous = None
     for a, b in sentence.clauses:
         if a <= cue.start < b:
@@ -267,6 +277,9 @@ def _future_before_and(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     return False
 
 
+_OWNING = frozenset({"his", "her", "its", "their", "our", "my"})
+
+
 def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an early return)
     """The cue word is used as a noun: it follows a determiner or a possessive ("a key demand")."""
     if cue.rule.noun:
@@ -296,6 +309,8 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an
         return False
     if words[-1] in dets or " ".join(words[-2:]) in dets:
         return True
+    if len(words) > 1 and words[-2] in _OWNING and words[-1] in ctx.pack.markers.title_words:
+        return False  # "his government wants", "their delegation rejected": a body, then its verb
     # "a key demand", but not "the U.S. rejected": the word between is no name
     if not (
         len(words) > 1

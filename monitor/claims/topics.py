@@ -12,7 +12,7 @@ from monitor.claims.reading import Context, Cue, TopicHit, window_end
 from monitor.claims.segment import Sentence
 
 _ANAPHOR_AFTER = re.compile(
-    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement))\b",
+    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement|decree|offer|initiative))\b",
     re.IGNORECASE,
 )
 _ANAPHOR_BEFORE = re.compile(
@@ -35,6 +35,8 @@ _WANTED_DONE = re.compile(
     r"handed (?:over|back)|exchanged|repatriated|sent home)\b",
     re.IGNORECASE,
 )
+# "urged them to ...": the pronoun is who is asked (matched from the pronoun's last four characters)
+_ASKED_TO = re.compile(r"them\s+to\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
 _LONG_LIST_GAP = re.compile(
@@ -181,6 +183,12 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
     if (cue.rule.after_refusal or cue.rule.topic_after) and first is None:
         return []  # "would not stop until it had achieved its goals": the price names no topic
     pointer = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30))
+    if (
+        pointer is not None
+        and cue.rule.kind == "demand"
+        and _ASKED_TO.match(ctx.text, pointer.end() - 4, clause[1])
+    ):
+        pointer = None  # "urged them to start talks": who is asked, not what was named before
     if (
         pointer is not None
         and not cue.rule.after_refusal

@@ -1020,3 +1020,66 @@ def test_druze_leaders_are_an_actor(pack: RulesPack) -> None:
     """Druze leaders and their spiritual leader al-Hijri speak for a group of their own."""
     claims = read(pack, "Druze leaders have demanded that government forces stay out of Sweida.")
     assert triples(claims) == {("demand", "DRUZE", "troop_withdrawal")}
+
+
+def test_only_after_names_the_price_of_a_commitment(pack: RulesPack) -> None:
+    """ "would sign the treaty only after X", "will free them only once X": a demand for X, and
+    no agreement yet; a past outcome "only after" stays done."""
+    claims = read(
+        pack,
+        "Belgrade would sign the accord only after Kosovo lifted its tariffs on Serbian goods.",
+    )
+    assert triples(claims) == {("demand", "SRB", "sanctions")}
+    claims = read(pack, "Kyiv will free the prisoners only once Russia returns the children.")
+    assert triples(claims) == {("demand", "UKR", "children_return")}
+    claims = read(pack, "Israel allowed aid trucks in only after Egypt pressed it.")
+    assert ("fulfilment", "ISR", "humanitarian_aid") in triples(claims)
+
+
+def test_a_name_inside_intra_or_inter_is_no_actor(pack: RulesPack) -> None:
+    """ "intra-Palestinian talks", "inter-Korean talks": the name says whose talks, not who acts."""
+    claims = read(
+        pack, "Hamas said it would not join intra-Palestinian talks until the prisoners are freed."
+    )
+    assert {c.actor for c in claims} == {"HAMAS"}
+
+
+def test_a_reduction_in_violence_or_a_drawdown(pack: RulesPack) -> None:
+    """A "reduction in violence" is a (partial) ceasefire; a drawdown of troops a withdrawal."""
+    assert triples(read(pack, "The SDF and Turkey agreed to a reduction in violence.")) == {
+        ("agreement", "SDF", "ceasefire")
+    }
+    assert triples(read(pack, "France has carried out the first phase of its drawdown.")) == {
+        ("fulfilment", "FRA", "troop_withdrawal")
+    }
+
+
+def test_them_before_to_is_who_is_asked(pack: RulesPack) -> None:
+    """ "urged them to start talks": "them" is who is asked, the topic is what follows."""
+    claims = read(
+        pack,
+        "Qatar said it was working on a list of prisoners, and urged them to start talks soon.",
+    )
+    assert ("demand", "QAT", "talks") in triples(claims)
+    assert ("demand", "QAT", "prisoner_exchange") not in triples(claims)
+
+
+def test_will_continue_the_truce_and_will_not_take_part(pack: RulesPack) -> None:
+    """ "the truce would continue" commits to it; "would not take part in direct negotiations"
+    or "would not attend the talks" refuses them."""
+    assert triples(read(pack, "Ruto said the truce would continue.")) == {
+        ("agreement", "KEN", "ceasefire")
+    }
+    assert triples(read(pack, "The ELN said it would not take part in direct negotiations.")) == {
+        ("rejection", "ELN", "talks")
+    }
+    assert triples(read(pack, "The M23 said it would not attend the talks in Doha.")) == {
+        ("rejection", "M23", "talks")
+    }
+
+
+def test_a_body_owned_by_a_pronoun_acts(pack: RulesPack) -> None:
+    """ "his government wants", "their delegation rejected": the body acts (not "his demands")."""
+    assert triples(read(pack, "Petro said his government wants a bilateral ceasefire.")) == {
+        ("demand", "COL", "ceasefire")
+    }
