@@ -42,6 +42,7 @@ from monitor.claims.reading import (
     is_irrealis,
     is_negated,
     is_refused,
+    window_end,
 )
 from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.claims.topics import topics_of
@@ -333,6 +334,72 @@ def _conditional_price(
     return "offer"
 
 
+# What an object cannot open with to stand for a topic of its own: a pronoun or a word that
+# points back ("rejected it", "rejected that idea": about something named before), or a word
+# that opens no object ("rejected as unacceptable", "rejected by Kyiv", "refused to sign")
+_POINTING = frozenset(
+    [
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "them",
+        "such",
+        "him",
+        "her",
+        "us",
+        "me",
+        "any",
+        "its",
+        "to",
+        "as",
+        "by",
+        "in",
+        "on",
+        "at",
+        "with",
+        "from",
+        "after",
+        "before",
+        "because",
+        "since",
+        "when",
+        "while",
+        "and",
+        "but",
+        "or",
+        "so",
+        "outright",
+        "out",
+        "again",
+        "also",
+        "publicly",
+    ]
+)
+_DENIED = re.compile(
+    r"\s*(?:the\s+|these\s+|such\s+|all\s+)?(?:[\w-]+\s+)?(?:accusations?|allegations?|claims?|"
+    r"reports?|charges?|criticism|suggestions?|assertions?|characteri[sz]ations?)\b",
+    re.IGNORECASE,
+)
+OTHER = "other"  # the topic of a clear demand, refusal or proposal whose object names none
+
+
+def _other_topic(ctx: Context, cue: Cue, clause: tuple[int, int]) -> list[TopicHit]:
+    """ "called for an end to foreign interference", "rejected accusations of occupation", "will
+    never accept an amnesty": a cue that says plainly what it asks or refuses, with an object of
+    two words or more that names no topic of the pack's, is about that object (topic "other")."""
+    if ctx.topics_in(cue.end, clause[1]):
+        return []  # a topic named further on ("called for the UN to send observers"): not this
+    end = window_end(ctx, cue, clause)
+    words = ctx.text[cue.end : end].split()
+    if len(words) < 2 or words[0].lower().strip("\"“‘'(,") in _POINTING:
+        return []
+    if _DENIED.match(ctx.text, cue.end, end):
+        return []  # "rejected the accusation": a denial, not a position on what is negotiated
+    return [_new(TopicHit, (cue.end, end, OTHER, False))]
+
+
 def _waits_on_price(
     ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], rule_name: str
 ) -> bool:
@@ -406,11 +473,13 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     else:
         actor, group = holder.code, holder.form == "group"
     floor = holder.end if holder is not None and holder.end <= cue.start else None
-    topics = topics_of(ctx, cue, sentence, clause, claimed=claimed or (), floor=floor)
+    topics = topics_of(ctx, cue, sentence, clause, claimed=claimed or (), floor=floor) or (
+        _other_topic(ctx, cue, clause) if rule.other_topic else []
+    )
     if not topics:
         return []
     if claimed is not None:
-        claimed.extend(topics)
+        claimed.extend(t for t in topics if t.topic != OTHER)  # "it" never points to "other"
     if read is not None:
         read.add(cue.start)
     counterpart = counterpart_of(ctx, cue, actor, clause)

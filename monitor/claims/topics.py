@@ -12,7 +12,7 @@ from monitor.claims.reading import Context, Cue, TopicHit, window_end
 from monitor.claims.segment import Sentence
 
 _ANAPHOR_AFTER = re.compile(
-    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement|decree|offer|initiative))\b",
+    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement|decree|offer|initiative)|(?:the|this|that) (?:[\w-]+ )?idea)\b",
     re.IGNORECASE,
 )
 _ANAPHOR_BEFORE = re.compile(

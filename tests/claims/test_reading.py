@@ -1083,3 +1083,47 @@ def test_a_body_owned_by_a_pronoun_acts(pack: RulesPack) -> None:
     assert triples(read(pack, "Petro said his government wants a bilateral ceasefire.")) == {
         ("demand", "COL", "ceasefire")
     }
+
+
+def test_a_plain_demand_or_refusal_of_no_listed_topic_is_other(pack: RulesPack) -> None:
+    """ "called for an end to foreign interference", "will never accept an amnesty": the object
+    names no topic of the pack's, so the claim's topic is "other" (labels accept any topic); a
+    denial ("rejected the accusation"), a pronoun ("rejected it") or a topic further on gives
+    no "other"."""
+    claims = read(
+        pack,
+        "The ceasefire held overnight.",
+        "Baghdad called for an end to Turkish interference in Iraqi affairs.",
+        "Bogota will never accept an amnesty for the guerrilla commanders.",
+    )
+    assert {("demand", "IRQ", "other"), ("rejection", "COL", "other")} <= triples(claims)
+    claims = read(
+        pack,
+        "The ceasefire held overnight.",
+        "Thailand has rejected the accusation of shelling civilians.",
+        "Phnom Penh rejected it outright.",
+    )
+    assert all(c.topic != "other" for c in claims)
+
+
+def test_an_extraterritorial_corridor_is_territory(pack: RulesPack) -> None:
+    """ "rejected demands for an extraterritorial corridor": territory."""
+    claims = read(pack, "Tbilisi rejected Moscow's demands for an extraterritorial corridor.")
+    assert ("rejection", "GEO", "territory") in triples(claims)
+
+
+def test_a_monitoring_mechanism_is_mediation(pack: RulesPack) -> None:
+    """ "pushes for a role in the monitoring mechanism": a third party's part in the deal."""
+    assert triples(read(pack, "Egypt pushes for a seat on the monitoring committee")) == {
+        ("demand", "EGY", "mediation")
+    }
+
+
+def test_the_named_idea_points_back(pack: RulesPack) -> None:
+    """ "floated the corridor idea": the idea named before (here aid by a corridor)."""
+    claims = read(
+        pack,
+        "Aid to the enclave would go through the Red Crescent, the ministry said.",
+        "Turkish officials have floated the corridor idea in recent weeks.",
+    )
+    assert ("proposal", "TUR", "humanitarian_aid") in triples(claims)
