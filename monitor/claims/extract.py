@@ -215,16 +215,18 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     text = post.text()
     padded, plain = padded_form(text)
     alias_hits, cue_hits, topic_hits = pack.index.scan_form(text, padded)
+    rules = pack.cue_rules
     if not cue_hits or (
-        not topic_hits and "meet" not in text.lower()
-    ):  # a claim needs a cue and a topic
+        not topic_hits
+        and "meet" not in text.lower()
+        and not any(rules[i].other_topic for _, _, i in cue_hits)
+    ):  # a claim needs a cue and a topic (or a cue whose object can be the topic "other")
         return None
     # The hot-path records are built with tuple.__new__ (positional, in field order): a
     # NamedTuple's own __new__ is a Python function, and with keywords it costs twice as much.
     topic_of = pack.topic_of
     topics = tuple([_new(TopicHit, (s, e, *topic_of[i])) for s, e, i in topic_hits])
     topic_starts = [t.start for t in topics]
-    rules = pack.cue_rules
     cues = tuple(
         [
             _new(Cue, (s, e, rules[i]))
@@ -246,7 +248,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     if meetings:
         kept = [t for t in topics if not any(m.start <= t.start < m.end for m in meetings)]
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))
-    if not topics:  # every claim needs a topic
+    if not topics and not any(c.rule.other_topic for c in cues):  # every claim needs a topic
         return None
     mentions = _things_named(text, mentions, cues, topics, pack)
     pair = main_pair(mentions, pack)
@@ -302,7 +304,7 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
 _OFFER_IF = re.compile(r"(?:only )?(?:if|provided|so long as|as long as)\b", re.IGNORECASE)
 # A price named after a commitment still to come ("would sign the treaty only after Armenia
 # removed the claims", "will halt the offensive only once ..."): the commitment waits on it.
-_ONLY_AFTER = re.compile(r"\bonly (?:after|once|when)\b", re.IGNORECASE)
+_ONLY_AFTER = re.compile(r"\bonly (?:[\w-]+ ){0,4}?(?:after|once|when)\b", re.IGNORECASE)
 
 
 def _conditional_price(
@@ -378,7 +380,7 @@ _POINTING = frozenset(
     ]
 )
 _DENIED = re.compile(
-    r"\s*(?:the\s+|these\s+|such\s+|all\s+)?(?:[\w-]+\s+)?(?:accusations?|allegations?|claims?|"
+    r"\s*(?:the\s+|these\s+|such\s+|all\s+|an?\s+)?(?:[\w-]+\s+){0,2}?(?:accusations?|allegations?|claims?|"
     r"reports?|charges?|criticism|suggestions?|assertions?|characteri[sz]ations?)\b",
     re.IGNORECASE,
 )
@@ -404,7 +406,11 @@ def _waits_on_price(
     ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], rule_name: str
 ) -> bool:
     """An outcome still to come with "only after/once/when" after it in its sentence ("would
-    sign the treaty only after Armenia removed the claims"): it waits on that price."""
+    sign the treaty only after Armenia removed the claims"): it waits on that price; and the
+    price itself ("... only after the restrictions were lifted") is asked for, not done."""
+    price = _ONLY_AFTER.search(ctx.text, max(sentence.start, clause[0] - 40), cue.start)
+    if price is not None and price.end() >= clause[0] - 1:
+        return True
     return _ONLY_AFTER.search(ctx.text, cue.end, sentence.end) is not None and (
         rule_name.endswith("-future")
         or (cue.rule.kind == "agreement" and is_future(ctx, cue, clause))
@@ -425,7 +431,8 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     `read` the starts of the cues that made claims (an outcome right after one is its complement).
     """
     rule = cue.rule
-    clause = clause_of(sentence, cue.start)
+    # (a price's clause is where its cue ends: "only ... | after X")
+    clause = clause_of(sentence, cue.end - 1 if rule.after_refusal else cue.start)
     kind = rule.kind
     rule_name = rule.rule
     if rule.only_future and not firm_future(ctx, cue, clause):

@@ -156,7 +156,7 @@ def follows_refusal(ctx: Context, cue: Cue, sentence: Sentence) -> bool:
     """The cue opens its clause and the clause before it refuses: "will not disarm | until a
     dialogue has produced results" (the price of the refusal), not "the truce runs | until May";
     or the cue follows "only" after a commitment still to come ("would sign only after ...")."""
-    if ctx.text[max(sentence.start, cue.start - 5) : cue.start].lower() == "only ":
+    if ctx.text[cue.start : cue.start + 5].lower() == "only ":
         # "would sign the treaty only after ...", "will halt only once ...": a commitment still to
         # come before it in its sentence names its price
         return (

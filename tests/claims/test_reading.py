@@ -838,7 +838,9 @@ def test_a_deal_named_by_its_subject_is_agreed_on_that_subject(pack: RulesPack) 
 def test_said_no_declined_initialled_and_pulled_out_of(pack: RulesPack) -> None:
     """ "said no to" and "declined to" refuse ("declined to comment" says nothing); "initialled"
     signs; "pulled (its troops) out of" is a withdrawal done, not "the pulling out of"."""
-    assert triples(read(pack, "Kosovo said no to a Serbian municipalities association.")) == set()
+    assert triples(read(pack, "Kosovo said no to a Serbian municipalities association.")) == {
+        ("rejection", "XKX", "other")  # no topic of the pack's: "other" (round 6)
+    }
     assert triples(read(pack, "Hamas said no to a partial ceasefire.")) == {
         ("rejection", "HAMAS", "ceasefire")
     }
@@ -857,8 +859,13 @@ def test_said_no_declined_initialled_and_pulled_out_of(pack: RulesPack) -> None:
 def test_a_release_of_things_is_no_prisoner_release(pack: RulesPack) -> None:
     """ "the release of frozen assets", "$6bn", "released a statement": nothing about prisoners;
     "the release of its citizens" still is."""
-    assert read(pack, "Kabul demanded the release of frozen Afghan assets.") == []
-    assert read(pack, "Caracas demanded the release of $2bn in seized funds.") == []
+    # (a demand still, of no topic of the pack's: "other", since round 6)
+    assert triples(read(pack, "Kabul demanded the release of frozen Afghan assets.")) == {
+        ("demand", "AFG", "other")
+    }
+    assert triples(read(pack, "Caracas demanded the release of $2bn in seized funds.")) == {
+        ("demand", "VEN", "other")
+    }
     statement = read(pack, "The Houthis released a statement rejecting the truce.")
     assert all(c.topic != "prisoner_exchange" for c in statement)
     assert triples(read(pack, "Venezuela demanded the release of its citizens.")) == {
@@ -1127,3 +1134,31 @@ def test_the_named_idea_points_back(pack: RulesPack) -> None:
         "Turkish officials have floated the corridor idea in recent weeks.",
     )
     assert ("proposal", "TUR", "humanitarian_aid") in triples(claims)
+
+
+def test_would_only_do_it_after_names_a_price_too(pack: RulesPack) -> None:
+    """ "would only take effect after the restrictions were lifted": a demand for the lifting,
+    which is not done, and the commitment waits on it."""
+    claims = read(
+        pack,
+        "Tehran said the deal would only take effect after restrictions on Iranian banks were lifted.",
+    )
+    assert triples(claims) == {("demand", "IRN", "sanctions")}
+
+
+def test_restrictions_on_ships_or_banks_are_sanctions(pack: RulesPack) -> None:
+    """ "demanding that Western countries lift restrictions on Russian ships": sanctions."""
+    claims = read(pack, "Minsk called for the EU to lift restrictions on Belarusian banks.")
+    assert triples(claims) == {("demand", "BLR", "sanctions")}
+
+
+def test_a_grain_corridor_is_aid_access(pack: RulesPack) -> None:
+    """ "a deal to restart grain exports from the ports": the corridor is access (aid)."""
+    claims = read(pack, "Ukraine will sign a grain corridor deal with Turkey on Friday.")
+    assert ("agreement", "UKR", "humanitarian_aid") in triples(claims)
+
+
+def test_other_needs_no_topic_word_in_the_post(pack: RulesPack) -> None:
+    """A post with no topic word is read for a plain refusal of something else."""
+    claims = read(pack, "Caracas said it would never accept foreign military intervention.")
+    assert triples(claims) == {("rejection", "VEN", "other")}
