@@ -242,7 +242,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         if t.end <= cue.start and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if before:
-        return [before[-1]]
+        return _list_before(ctx, before, cue)
     own = [
         t for t in ctx.topics_in(cue.start - 80, cue.end)
         if (cue.end <= t.end or t.start >= cue.start) and (t.strong or cue.rule.only_future)
@@ -261,6 +261,26 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         return []  # ("accepted the US proposal": a noun cue can point back itself)
     kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
     return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
+
+
+def _list_before(ctx: Context, before: list[TopicHit], cue: Cue) -> list[TopicHit]:
+    """The topic named last before the cue, with the strong ones listed with it ("Prisoners of
+    war, other detainees and the bodies of the dead are to be exchanged": prisoners and bodies)."""
+    chosen = [before[-1]]
+    if not chosen[0].strong or cue.rule.kind not in ("agreement", "fulfilment"):
+        return chosen
+    edge = chosen[0].start  # where the listed item (one or more hits of a topic) starts
+    for prev in reversed(before[:-1]):
+        gap = ctx.text[prev.end : edge]
+        if prev.topic == chosen[-1].topic and len(gap.split()) <= 3:
+            edge = prev.start  # "the bodies of the dead": one item
+            continue
+        if not prev.strong or not (_LIST_GAP.match(gap) or _LONG_LIST_GAP.match(gap)):
+            break
+        if prev.topic not in {t.topic for t in chosen}:
+            chosen.append(prev)
+        edge = prev.start
+    return chosen[::-1]
 
 
 def _wanted_before(ctx: Context, cue: Cue, clause: tuple[int, int]) -> list[TopicHit]:

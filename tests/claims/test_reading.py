@@ -1162,3 +1162,13 @@ def test_other_needs_no_topic_word_in_the_post(pack: RulesPack) -> None:
     """A post with no topic word is read for a plain refusal of something else."""
     claims = read(pack, "Caracas said it would never accept foreign military intervention.")
     assert triples(claims) == {("rejection", "VEN", "other")}
+
+
+def test_a_list_before_a_passive_outcome_gives_each_topic(pack: RulesPack) -> None:
+    """ "prisoners of war, other detainees and the bodies of the dead are to be exchanged": the
+    exchange covers the prisoners and the bodies."""
+    claims = read(
+        pack,
+        "Sudan and the RSF said that detainees and the bodies of the dead would be exchanged.",
+    )
+    assert {c.topic for c in claims} == {"prisoner_exchange", "bodies_return"}
