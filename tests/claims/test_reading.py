@@ -1172,3 +1172,30 @@ def test_a_list_before_a_passive_outcome_gives_each_topic(pack: RulesPack) -> No
         "Sudan and the RSF said that detainees and the bodies of the dead would be exchanged.",
     )
     assert {c.topic for c in claims} == {"prisoner_exchange", "bodies_return"}
+
+
+def test_stopping_attacks_of_any_kind_is_the_ceasefire(pack: RulesPack) -> None:
+    """ "called on the Houthis to stop indiscriminate attacks": any one word before the attacks."""
+    claims = read(
+        pack,
+        "The ceasefire held overnight.",
+        "Washington called on the Houthis to stop indiscriminate attacks.",
+    )
+    assert ("demand", "USA", "ceasefire") in triples(claims)
+
+
+def test_giving_away_ones_land_is_territory(pack: RulesPack) -> None:
+    """ "will never give away its land", "will not gift their land": a refusal to cede territory."""
+    assert triples(
+        read(pack, "Georgia will never give away its land, the prime minister said.")
+    ) == {("rejection", "GEO", "territory")}
+
+
+def test_deal_with_is_a_verb(pack: RulesPack) -> None:
+    """ "they'll have to deal with me": no deal is named, so no demand for peace terms."""
+    claims = read(
+        pack,
+        "Serbia and Kosovo signed the treaty.",
+        "If anybody breaks it, they'll have to deal with me, Trump said.",
+    )
+    assert triples(claims) == {("agreement", "SRB", "peace_terms")}
