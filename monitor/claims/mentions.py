@@ -136,7 +136,9 @@ def raw_mentions(
             and (s == 0 or text[s - 1] == "\n")
         ):
             continue  # a dateline ("DOHA, July 19 -") says where the story was filed, not who acts
-        if text[e : e + 6].lower() == "-based" or text[max(0, s - 6) : s].lower() in _BETWEEN:
+        if (text[e : e + 1] == "-" and text[e : e + 6].lower() == "-based") or (
+            text[s - 1 : s] == "-" and text[max(0, s - 6) : s].lower() in _BETWEEN
+        ):
             continue  # "a UK-based war monitor", "intra-Afghan talks": no actor who acts
         exact = exact_case.get(key)
         if "a" in tags and (

@@ -23,6 +23,8 @@ _SCOPE_BREAK = re.compile(r"\b(?:and|but|or|while|then|as)\b|[,;:]", re.IGNORECA
 _RELATIVE_CLAUSE = re.compile(r",\s+(?:which|whom)\s+", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
 _PUNCTUATION = re.compile(r"[,;:—–\"“”()]")
+_TO_GAP = re.compile(r"\s+to\s+", re.IGNORECASE)
+_FOR_BEFORE = re.compile(r"\bfor\s+(?:the\s+)?$", re.IGNORECASE)
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
 # Who speaks for an actor named after "for"/"of": "A spokesman for Hamas said", "a spokesperson
 # for the Ukrainian foreign ministry called for" (the name is an object of "for", yet the holder)
@@ -402,6 +404,10 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
             or _CONTROL.match(ctx.text[m.end : cue.start])
             or _LED_BY.search(ctx.text, max(0, m.start - 16), m.start)
             or _SPEAKS_FOR.search(ctx.text, max(0, m.start - 32), m.start)
+            or (
+                _TO_GAP.fullmatch(ctx.text, m.end, cue.start) is not None
+                and _FOR_BEFORE.search(ctx.text, max(0, m.start - 8), m.start) is not None
+            )  # "the countdown for Hamas to release": who is to do it
         ):
             if m.possessive and m.form == "name" and not _speaks_for(ctx, m, cue):
                 continue

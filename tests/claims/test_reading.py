@@ -1199,3 +1199,12 @@ def test_deal_with_is_a_verb(pack: RulesPack) -> None:
         "If anybody breaks it, they'll have to deal with me, Trump said.",
     )
     assert triples(claims) == {("agreement", "SRB", "peace_terms")}
+
+
+def test_for_someone_to_do_it_names_who_does_it(pack: RulesPack) -> None:
+    """ "starting the countdown for Hamas to release the hostages": Hamas is to release them."""
+    claims = read(
+        pack,
+        "The army completed its pullback, starting the countdown for the Houthis to free 40 detainees.",
+    )
+    assert ("agreement", "HOUTHIS", "prisoner_exchange") in triples(claims)
