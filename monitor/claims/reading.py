@@ -127,10 +127,10 @@ class Context:
 
 
 # A denial right before the owner: "Iran denied (that) it had agreed to a ceasefire", "dismissed
-# reports that Hamas had accepted the plan"
+# reports that Hamas had accepted the plan", "denied Israeli media reports that it had accepted"
 _DENIED_BEFORE = re.compile(
-    r"\b(?:den(?:y|ies|ied|ying)|(?:dismiss|reject)(?:s|ed|ing)? (?:reports|claims|suggestions))"
-    r"(?: (?:reports|claims|suggestions))?(?: that)?\s+$",
+    r"\b(?:den(?:y|ies|ied|ying)|(?:dismiss|reject)(?:s|ed|ing)?(?: [\w'’-]+){0,3}? (?:reports|claims|suggestions))"
+    r"(?:(?: [\w'’-]+){0,3}? (?:reports|claims|suggestions))?(?: that)?\s+$",
     re.IGNORECASE,
 )
 

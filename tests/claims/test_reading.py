@@ -1208,3 +1208,15 @@ def test_for_someone_to_do_it_names_who_does_it(pack: RulesPack) -> None:
         "The army completed its pullback, starting the countdown for the Houthis to free 40 detainees.",
     )
     assert ("agreement", "HOUTHIS", "prisoner_exchange") in triples(claims)
+
+
+def test_a_denial_of_media_reports_undoes_what_they_report(pack: RulesPack) -> None:
+    """ "denied Greek media reports that it had accepted a proposal": words between the denial
+    and "reports" still deny (no agreement, and nobody named in them agrees)."""
+    claims = read(
+        pack,
+        "The aid corridor was discussed.",
+        "Turkey's Foreign Ministry denied Greek media reports that it had accepted a proposal to"
+        " open a humanitarian corridor.",
+    )
+    assert all(c.kind != "agreement" for c in claims)
