@@ -80,6 +80,19 @@ def _word_class(word: str, markers: Markers, cache: dict[str, int]) -> int:
     return found
 
 
+def _of_object(before: str, markers: Markers) -> bool:
+    """ "of the" after a lower-case word that is no title ("the sidelines of the", "hours of the")
+    makes the name after it an object; after a title ("the leader(s) of the") it does not."""
+    bare = before.strip(_QUOTES)
+    low = bare.lower()
+    return (
+        bare[:1].islower()
+        and bare[-1:].isalpha()
+        and low not in markers.title_words
+        and low.removesuffix("s") not in markers.title_words
+    )
+
+
 def is_object(text: str, start: int, pack: RulesPack) -> bool:
     """A name at `start` is an object when, past titles and capitalised words ("from Turkish
     President Recep Tayyip Erdogan"), the word before it is a preposition or a verb such as
@@ -94,6 +107,16 @@ def is_object(text: str, start: int, pack: RulesPack) -> bool:
     i = len(words) - 1
     while i >= 0:
         found = _word_class(words[i], markers, cache)
+        if (
+            found == _PASS
+            and words[i] == "of"
+            and 0 < i < len(words) - 1
+            and words[i + 1].lower() in _ARTICLES
+            and _of_object(words[i - 1], markers)
+        ):
+            found = (
+                _OBJECT  # "on the sidelines of the UN General Assembly" ("Secretary of State X")
+            )
         if found == _STOP:
             return False
         if found != _PASS:

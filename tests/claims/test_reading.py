@@ -1220,3 +1220,17 @@ def test_a_denial_of_media_reports_undoes_what_they_report(pack: RulesPack) -> N
         " open a humanitarian corridor.",
     )
     assert all(c.kind != "agreement" for c in claims)
+
+
+def test_a_name_after_of_the_is_an_object(pack: RulesPack) -> None:
+    """ "under the supervision of the UN refugee agency", "on the sidelines of the UN General
+    Assembly": the name is no subject for what comes next ("of" after a title still is not an
+    object: "Secretary of State Rubio", "the leaders of Thailand and Cambodia")."""
+    claims = read(
+        pack,
+        "Refugees will return under the supervision of the UN refugee agency.",
+        "Prisoners and bodies are to be exchanged.",
+    )
+    assert all(c.actor != "UNHCR" for c in claims)
+    claims = read(pack, "The leaders of Thailand and Cambodia agreed to a ceasefire.")
+    assert triples(claims) == {("agreement", "KHM", "ceasefire")}
