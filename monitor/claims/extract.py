@@ -377,6 +377,15 @@ _POINTING = frozenset(
         "again",
         "also",
         "publicly",
+        "is",  # "our demand is simple": the noun's verb, no object
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
     ]
 )
 _DENIED = re.compile(

@@ -1234,3 +1234,25 @@ def test_a_name_after_of_the_is_an_object(pack: RulesPack) -> None:
     assert all(c.actor != "UNHCR" for c in claims)
     claims = read(pack, "The leaders of Thailand and Cambodia agreed to a ceasefire.")
     assert triples(claims) == {("agreement", "KHM", "ceasefire")}
+
+
+def test_a_participle_describing_a_topic_is_background(pack: RulesPack) -> None:
+    """ "A truce agreed in March collapsed in August", "the ceasefire signed in Doha": the thing
+    described, no agreement now ("Russia and Ukraine agreed in March to a truce" still is)."""
+    assert read(pack, "A humanitarian truce agreed in March collapsed in August, Kenya said.") == []
+    assert read(pack, "The ceasefire signed in Doha collapsed, the UN said.") == []
+    assert triples(read(pack, "Russia and Ukraine agreed in March to a truce.")) == {
+        ("agreement", "RUS", "ceasefire")
+    }
+
+
+def test_a_return_to_old_lines_is_withdrawal(pack: RulesPack) -> None:
+    """ "would return to the 1967 lines", "a retreat to pre-war positions": troops pulled back."""
+    claims = read(pack, "The truce held.", "Israel said it would return to the 1967 lines.")
+    assert ("agreement", "ISR", "troop_withdrawal") in triples(claims)
+
+
+def test_a_demand_is_simple_names_no_object(pack: RulesPack) -> None:
+    """ "Our demand is simple: ...": "is simple" is no object, so no "other" claim."""
+    claims = read(pack, "The truce held.", '"Our demand is simple: respect," Abbas said.')
+    assert all(c.topic != "other" for c in claims)
