@@ -1256,3 +1256,13 @@ def test_a_demand_is_simple_names_no_object(pack: RulesPack) -> None:
     """ "Our demand is simple: ...": "is simple" is no object, so no "other" claim."""
     claims = read(pack, "The truce held.", '"Our demand is simple: respect," Abbas said.')
     assert all(c.topic != "other" for c in claims)
+
+
+def test_restoring_basic_services_is_aid(pack: RulesPack) -> None:
+    """ "called on the government to restore electricity and banking", "the restoration of basic
+    services": relief for the population (labels accept any topic there)."""
+    claims = read(
+        pack,
+        "The SPLM-IO called on the government to restore electricity and banking in Upper Nile.",
+    )
+    assert triples(claims) == {("demand", "SPLM_IO", "humanitarian_aid")}
