@@ -1266,3 +1266,14 @@ def test_restoring_basic_services_is_aid(pack: RulesPack) -> None:
         "The SPLM-IO called on the government to restore electricity and banking in Upper Nile.",
     )
     assert triples(claims) == {("demand", "SPLM_IO", "humanitarian_aid")}
+
+
+def test_ghani_is_kabul_and_abdul_ghani_baradar_the_taliban(pack: RulesPack) -> None:
+    """The longer name wins: "Mullah Abdul Ghani Baradar" speaks for the Taliban, "Ghani" alone
+    (Ashraf Ghani) for the Afghan government."""
+    assert triples(read(pack, "Ghani said the truce would continue.")) == {
+        ("agreement", "AFG", "ceasefire")
+    }
+    assert triples(read(pack, "Abdul Ghani Baradar said the truce would continue.")) == {
+        ("agreement", "TALIBAN", "ceasefire")
+    }
