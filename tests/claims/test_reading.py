@@ -1277,3 +1277,13 @@ def test_ghani_is_kabul_and_abdul_ghani_baradar_the_taliban(pack: RulesPack) -> 
     assert triples(read(pack, "Abdul Ghani Baradar said the truce would continue.")) == {
         ("agreement", "TALIBAN", "ceasefire")
     }
+
+
+def test_an_ombudsman_speaks_for_the_state(pack: RulesPack) -> None:
+    """ "Serbia's human rights ombudsman, X, called on ...": a state's ombudsman, commissioner
+    or rights defender speaks for it (a title after the possessive)."""
+    claims = read(
+        pack,
+        "Serbia's human rights ombudsman, Zoran Pasalic, called on Pristina to return all prisoners.",
+    )
+    assert triples(claims) == {("demand", "SRB", "prisoner_exchange")}
