@@ -1287,3 +1287,17 @@ def test_an_ombudsman_speaks_for_the_state(pack: RulesPack) -> None:
         "Serbia's human rights ombudsman, Zoran Pasalic, called on Pristina to return all prisoners.",
     )
     assert triples(claims) == {("demand", "SRB", "prisoner_exchange")}
+
+
+def test_what_a_deal_provided_for_and_an_opened_crossing(pack: RulesPack) -> None:
+    """ "the accord provided for a withdrawal ... and the opening of the border crossing": past
+    forms of the deal's terms; opening a crossing is access (aid)."""
+    claims = read(
+        pack,
+        "The M23 said the accord provided for a full Congolese withdrawal from Goma and the"
+        " opening of the Bunagana border crossing.",
+    )
+    assert triples(claims) == {
+        ("agreement", "M23", "troop_withdrawal"),
+        ("agreement", "M23", "humanitarian_aid"),
+    }
