@@ -210,6 +210,9 @@ def _things_named(
     return out
 
 
+_MAY_MEET = re.compile(r"meet|invit", re.IGNORECASE)
+
+
 def build_context(post: Post, pack: RulesPack) -> Context | None:
     """Scan, split and name: everything the per-cue reading needs, or None when no cue is present."""
     text = post.text()
@@ -218,7 +221,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     rules = pack.cue_rules
     if not cue_hits or (
         not topic_hits
-        and "meet" not in text.lower()
+        and not _MAY_MEET.search(text)  # ("invited Putin to Istanbul": a leaders' meeting, below)
         and not any(rules[i].other_topic for _, _, i in cue_hits)
     ):  # a claim needs a cue and a topic (or a cue whose object can be the topic "other")
         return None

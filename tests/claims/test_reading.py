@@ -1301,3 +1301,10 @@ def test_what_a_deal_provided_for_and_an_opened_crossing(pack: RulesPack) -> Non
         ("agreement", "M23", "troop_withdrawal"),
         ("agreement", "M23", "humanitarian_aid"),
     }
+
+
+def test_an_invitation_is_read_in_a_post_with_no_topic_word(pack: RulesPack) -> None:
+    """ "Erdogan invited Putin to a signing ceremony in Istanbul": the leaders' meeting is found
+    from the two leaders, so a post with no topic word is read when it says "invit"."""
+    claims = read(pack, "Erdogan invited Putin to a signing ceremony in Istanbul.")
+    assert triples(claims) == {("proposal", "TUR", "leaders_meeting")}
