@@ -1308,3 +1308,9 @@ def test_an_invitation_is_read_in_a_post_with_no_topic_word(pack: RulesPack) -> 
     from the two leaders, so a post with no topic word is read when it says "invit"."""
     claims = read(pack, "Erdogan invited Putin to a signing ceremony in Istanbul.")
     assert triples(claims) == {("proposal", "TUR", "leaders_meeting")}
+
+
+def test_a_grain_agreement_is_aid_access(pack: RulesPack) -> None:
+    """ "will sign the grain agreement": the corridor deal (aid access), whatever its noun."""
+    claims = read(pack, "Kubrakov will sign the grain agreement on Ukraine's behalf.")
+    assert triples(claims) == {("agreement", "UKR", "humanitarian_aid")}
