@@ -79,6 +79,28 @@ _GERUND_AFTER_PREPOSITION = re.compile(
 )
 
 
+# "A humanitarian truce agreed in March collapsed", "the deal signed last year": a participle
+# right after a topic noun with a determiner describes the thing (background), no claim now
+_DETERMINED = re.compile(r"\b(?:a|an|the|this|that|its|their)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+_PARTICIPLE_AFTER = re.compile(
+    r"\s+(?:in|on|at|last|earlier|between|with|by|under|two|three|four|several|a|an)\b",
+    re.IGNORECASE,
+)
+
+
+def _describes_topic(ctx: Context, cue: Cue) -> bool:
+    word = ctx.text[cue.start : cue.end].split()[0].lower()
+    if not word.endswith("ed") or cue.rule.kind != "agreement":
+        return False
+    topics = ctx.topics_in(cue.start - 40, cue.start)
+    if not topics or topics[-1].end != cue.start - 1 or ctx.text[cue.start - 1] != " ":
+        return False
+    return (
+        _DETERMINED.search(ctx.text, max(0, topics[-1].start - 40), topics[-1].start) is not None
+        and _PARTICIPLE_AFTER.match(ctx.text, cue.start + len(word)) is not None
+    )
+
+
 def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
     """ "lifting of sanctions", "lifting sanctions would ...", "Children's return": the act named,
     not done or promised. An -ing form counts only after a form of "be" or "start"/"continue"."""
@@ -199,27 +221,6 @@ def _is_participle_opening(ctx: Context, cue: Cue, sentence: Sentence) -> bool:
     return word.endswith("ed") and not _AGENT_AFTER.match(ctx.text, cue.end)
 
 
-_DESCRIBED_AFTER = re.compile(
-    r"\s+(?:in|on|at|by|last|earlier|this|with|between|during|under|before|after|two|three|a)\b",
-    re.IGNORECASE,
-)
-_ARTICLE_BEFORE = re.compile(r"\b(?:a|an|the|this|that)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
-
-
-def _is_reduced_relative(ctx: Context, cue: Cue) -> bool:
-    """ "A humanitarian truce agreed in March collapsed in August": a participle right after the
-    thing it describes (an agreement made before), not a claim of its own."""
-    if cue.rule.kind != "agreement":
-        return False
-    verb = ctx.text[cue.start : cue.end]
-    if " " in verb or not verb.endswith("ed") or not _DESCRIBED_AFTER.match(ctx.text, cue.end):
-        return False
-    for t in ctx.topics_in(cue.start - 40, cue.start):
-        if t.strong and t.end == cue.start - 1 and ctx.text[t.end] == " ":
-            return _ARTICLE_BEFORE.search(ctx.text, max(0, t.start - 30), t.start) is not None
-    return False
-
-
 def _from_agent(ctx: Context, cue: Cue, clause: tuple[int, int]) -> Mention | None:
     for m in ctx.mentions_in(cue.end, clause[1]):
         if m.code and ctx.text[max(0, m.start - 5) : m.start].lower().endswith("from "):
@@ -262,7 +263,7 @@ def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an ear
             or _is_gerund_or_possessed(ctx, cue)
             or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
             or _is_participle_opening(ctx, cue, sentence)
-            or _is_reduced_relative(ctx, cue)
+            or _describes_topic(ctx, cue)
         )
     ):
         return (
