@@ -42,6 +42,7 @@ from monitor.claims.reading import (
     is_irrealis,
     is_negated,
     is_refused,
+    window_end,
 )
 from monitor.claims.segment import Sentence, clause_of, split_sentences
 from monitor.claims.topics import topics_of
@@ -214,16 +215,18 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     text = post.text()
     padded, plain = padded_form(text)
     alias_hits, cue_hits, topic_hits = pack.index.scan_form(text, padded)
+    rules = pack.cue_rules
     if not cue_hits or (
-        not topic_hits and "meet" not in text.lower()
-    ):  # a claim needs a cue and a topic
+        not topic_hits
+        and "meet" not in text.lower()
+        and not any(rules[i].other_topic for _, _, i in cue_hits)
+    ):  # a claim needs a cue and a topic (or a cue whose object can be the topic "other")
         return None
     # The hot-path records are built with tuple.__new__ (positional, in field order): a
     # NamedTuple's own __new__ is a Python function, and with keywords it costs twice as much.
     topic_of = pack.topic_of
     topics = tuple([_new(TopicHit, (s, e, *topic_of[i])) for s, e, i in topic_hits])
     topic_starts = [t.start for t in topics]
-    rules = pack.cue_rules
     cues = tuple(
         [
             _new(Cue, (s, e, rules[i]))
@@ -246,7 +249,7 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
     if meetings:
         kept = [t for t in topics if not any(m.start <= t.start < m.end for m in meetings)]
         topics = tuple(sorted([*kept, *meetings], key=lambda t: t.start))
-    if not topics:  # every claim needs a topic
+    if not topics and not any(c.rule.other_topic for c in cues):  # every claim needs a topic
         return None
     mentions = _things_named(text, mentions, cues, topics, pack)
     pair = main_pair(mentions, pack)
@@ -300,6 +303,9 @@ def _extra_attrs(  # noqa: PLR0917  (a private helper of read_cue, called once)
 # A condition after a commitment that names the price ("would stop its attacks if Israel ended
 # its strikes", "will stop firing only for as long as Israel does"): an offer, not an agreement.
 _OFFER_IF = re.compile(r"(?:only )?(?:if|provided|so long as|as long as)\b", re.IGNORECASE)
+# A price named after a commitment still to come ("would sign the treaty only after Armenia
+# removed the claims", "will halt the offensive only once ..."): the commitment waits on it.
+_ONLY_AFTER = re.compile(r"\bonly (?:[\w-]+ ){0,4}?(?:after|once|when)\b", re.IGNORECASE)
 
 
 def _conditional_price(
@@ -331,6 +337,96 @@ def _conditional_price(
     return "offer"
 
 
+# What an object cannot open with to stand for a topic of its own: a pronoun or a word that
+# points back ("rejected it", "rejected that idea": about something named before), or a word
+# that opens no object ("rejected as unacceptable", "rejected by Kyiv", "refused to sign")
+_POINTING = frozenset(
+    [
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "them",
+        "such",
+        "him",
+        "her",
+        "us",
+        "me",
+        "any",
+        "its",
+        "to",
+        "as",
+        "by",
+        "in",
+        "on",
+        "at",
+        "with",
+        "from",
+        "after",
+        "before",
+        "because",
+        "since",
+        "when",
+        "while",
+        "and",
+        "but",
+        "or",
+        "so",
+        "outright",
+        "out",
+        "again",
+        "also",
+        "publicly",
+        "is",  # "our demand is simple": the noun's verb, no object
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+    ]
+)
+_DENIED = re.compile(
+    r"\s*(?:the\s+|these\s+|such\s+|all\s+|an?\s+)?(?:[\w-]+\s+){0,2}?(?:accusations?|allegations?|claims?|"
+    r"reports?|charges?|criticism|suggestions?|assertions?|characteri[sz]ations?)\b",
+    re.IGNORECASE,
+)
+OTHER = "other"  # the topic of a clear demand, refusal or proposal whose object names none
+
+
+def _other_topic(ctx: Context, cue: Cue, clause: tuple[int, int]) -> list[TopicHit]:
+    """ "called for an end to foreign interference", "rejected accusations of occupation", "will
+    never accept an amnesty": a cue that says plainly what it asks or refuses, with an object of
+    two words or more that names no topic of the pack's, is about that object (topic "other")."""
+    if ctx.topics_in(cue.end, clause[1]):
+        return []  # a topic named further on ("called for the UN to send observers"): not this
+    end = window_end(ctx, cue, clause)
+    words = ctx.text[cue.end : end].split()
+    if len(words) < 2 or words[0].lower().strip("\"“‘'(,") in _POINTING:
+        return []
+    if _DENIED.match(ctx.text, cue.end, end):
+        return []  # "rejected the accusation": a denial, not a position on what is negotiated
+    return [_new(TopicHit, (cue.end, end, OTHER, False))]
+
+
+def _waits_on_price(
+    ctx: Context, cue: Cue, sentence: Sentence, clause: tuple[int, int], rule_name: str
+) -> bool:
+    """An outcome still to come with "only after/once/when" after it in its sentence ("would
+    sign the treaty only after Armenia removed the claims"): it waits on that price; and the
+    price itself ("... only after the restrictions were lifted") is asked for, not done."""
+    price = _ONLY_AFTER.search(ctx.text, max(sentence.start, clause[0] - 40), cue.start)
+    if price is not None and price.end() >= clause[0] - 1:
+        return True
+    return _ONLY_AFTER.search(ctx.text, cue.end, sentence.end) is not None and (
+        rule_name.endswith("-future")
+        or (cue.rule.kind == "agreement" and is_future(ctx, cue, clause))
+    )
+
+
 def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, each an early return)
     ctx: Context,
     cue: Cue,
@@ -345,7 +441,8 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     `read` the starts of the cues that made claims (an outcome right after one is its complement).
     """
     rule = cue.rule
-    clause = clause_of(sentence, cue.start)
+    # (a price's clause is where its cue ends: "only ... | after X")
+    clause = clause_of(sentence, cue.end - 1 if rule.after_refusal else cue.start)
     kind = rule.kind
     rule_name = rule.rule
     if rule.only_future and not firm_future(ctx, cue, clause):
@@ -359,7 +456,9 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     if rule.future and is_future(ctx, cue, clause):
         kind, rule_name = rule.future, f"{rule.rule}-future"
     if kind in _OUTCOMES and (
-        is_irrealis(ctx, cue, clause) or is_complement(ctx, cue, clause, read or set())
+        is_irrealis(ctx, cue, clause)
+        or is_complement(ctx, cue, clause, read or set())
+        or _waits_on_price(ctx, cue, sentence, clause, rule_name)  # "would sign only after ..."
     ):
         return []
     if kind == "proposal" and is_asked_for(ctx, cue, clause, read or set()):
@@ -391,11 +490,13 @@ def read_cue(  # noqa: PLR0911, PLR0912, PLR0917  (the reading rules in order, e
     else:
         actor, group = holder.code, holder.form == "group"
     floor = holder.end if holder is not None and holder.end <= cue.start else None
-    topics = topics_of(ctx, cue, sentence, clause, claimed=claimed or (), floor=floor)
+    topics = topics_of(ctx, cue, sentence, clause, claimed=claimed or (), floor=floor) or (
+        _other_topic(ctx, cue, clause) if rule.other_topic else []
+    )
     if not topics:
         return []
     if claimed is not None:
-        claimed.extend(topics)
+        claimed.extend(t for t in topics if t.topic != OTHER)  # "it" never points to "other"
     if read is not None:
         read.add(cue.start)
     counterpart = counterpart_of(ctx, cue, actor, clause)

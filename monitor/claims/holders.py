@@ -78,6 +78,28 @@ _GERUND_AFTER_PREPOSITION = re.compile(
 )
 
 
+# "A humanitarian truce agreed in March collapsed", "the deal signed last year": a participle
+# right after a topic noun with a determiner describes the thing (background), no claim now
+_DETERMINED = re.compile(r"\b(?:a|an|the|this|that|its|their)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+_PARTICIPLE_AFTER = re.compile(
+    r"\s+(?:in|on|at|last|earlier|between|with|by|under|two|three|four|several|a|an)\b",
+    re.IGNORECASE,
+)
+
+
+def _describes_topic(ctx: Context, cue: Cue) -> bool:
+    word = ctx.text[cue.start : cue.end].split()[0].lower()
+    if not word.endswith("ed") or cue.rule.kind != "agreement":
+        return False
+    topics = ctx.topics_in(cue.start - 40, cue.start)
+    if not topics or topics[-1].end != cue.start - 1 or ctx.text[cue.start - 1] != " ":
+        return False
+    return (
+        _DETERMINED.search(ctx.text, max(0, topics[-1].start - 40), topics[-1].start) is not None
+        and _PARTICIPLE_AFTER.match(ctx.text, cue.start + len(word)) is not None
+    )
+
+
 def _is_gerund_or_possessed(ctx: Context, cue: Cue) -> bool:
     """ "lifting of sanctions", "lifting sanctions would ...", "Children's return": the act named,
     not done or promised. An -ing form counts only after a form of "be" or "start"/"continue"."""
@@ -240,6 +262,7 @@ def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an ear
             or _is_gerund_or_possessed(ctx, cue)
             or _GERUND_AFTER_PREPOSITION.search(ctx.text, max(0, cue.start - 12), cue.end)
             or _is_participle_opening(ctx, cue, sentence)
+            or _describes_topic(ctx, cue)
         )
     ):
         return (

@@ -20,6 +20,7 @@ _OBJECT_PRONOUNS = frozenset({"him", "them", "us", "me"})
 _EITHER_PRONOUNS = frozenset({"it", "her", "you"})  # subject or object: look at the word before
 _GENERIC = {"state_noun": "state", "group_noun": "group"}
 _STATE_KINDS = frozenset({"state", "observer", "group", "other"})
+_BETWEEN = frozenset({"intra-", "inter-"})  # "intra-Afghan negotiations", "inter-Korean talks"
 # Mentions are built with tuple.__new__ (positional, in field order): a NamedTuple's own __new__
 # is a Python function, and with keywords it costs twice as much (a post makes dozens).
 _new = tuple.__new__
@@ -79,6 +80,19 @@ def _word_class(word: str, markers: Markers, cache: dict[str, int]) -> int:
     return found
 
 
+def _of_object(before: str, markers: Markers) -> bool:
+    """ "of the" after a lower-case word that is no title ("the sidelines of the", "hours of the")
+    makes the name after it an object; after a title ("the leader(s) of the") it does not."""
+    bare = before.strip(_QUOTES)
+    low = bare.lower()
+    return (
+        bare[:1].islower()
+        and bare[-1:].isalpha()
+        and low not in markers.title_words
+        and low.removesuffix("s") not in markers.title_words
+    )
+
+
 def is_object(text: str, start: int, pack: RulesPack) -> bool:
     """A name at `start` is an object when, past titles and capitalised words ("from Turkish
     President Recep Tayyip Erdogan"), the word before it is a preposition or a verb such as
@@ -93,6 +107,16 @@ def is_object(text: str, start: int, pack: RulesPack) -> bool:
     i = len(words) - 1
     while i >= 0:
         found = _word_class(words[i], markers, cache)
+        if (
+            found == _PASS
+            and words[i] == "of"
+            and 0 < i < len(words) - 1
+            and words[i + 1].lower() in _ARTICLES
+            and _of_object(words[i - 1], markers)
+        ):
+            found = (
+                _OBJECT  # "on the sidelines of the UN General Assembly" ("Secretary of State X")
+            )
         if found == _STOP:
             return False
         if found != _PASS:
@@ -137,8 +161,10 @@ def raw_mentions(
             and (s == 0 or text[s - 1] == "\n")
         ):
             continue  # a dateline ("DOHA, July 19 -") says where the story was filed, not who acts
-        if text[e : e + 6].lower() == "-based":
-            continue  # "a UK-based war monitor": where something sits, not who acts
+        if (text[e : e + 1] == "-" and text[e : e + 6].lower() == "-based") or (
+            text[s - 1 : s] == "-" and text[max(0, s - 6) : s].lower() in _BETWEEN
+        ):
+            continue  # "a UK-based war monitor", "intra-Afghan talks": no actor who acts
         exact = exact_case.get(key)
         if "a" in tags and (
             exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())

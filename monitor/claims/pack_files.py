@@ -42,6 +42,7 @@ _CUE_KEYS = {
     "hypothetical",
     "after_refusal",
     "topic_after",
+    "other_topic",
 }
 _AGENTS = {"subject", "speaker", "from"}
 MARKERS = (
@@ -110,6 +111,7 @@ class CueRule:
     keep_hypothetical: bool = False
     after_refusal: bool = False
     topic_after: bool = False  # its topic is named after it, or there is none
+    other_topic: bool = False  # an object that names no topic is the topic "other"
     where: str = ""
 
 
@@ -303,6 +305,7 @@ def _read_cue(value: Any, label: str, line: int) -> CueRule:
         keep_hypothetical=_flag(entry, "hypothetical", label, ("keep", "drop")) == "keep",
         after_refusal=bool(_flag(entry, "after_refusal", label, (True, False))),
         topic_after=bool(_flag(entry, "topic_after", label, (True, False))),
+        other_topic=bool(_flag(entry, "other_topic", label, (True, False))),
         where=f"{label} line {line}",
     )
 

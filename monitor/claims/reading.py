@@ -23,6 +23,8 @@ _SCOPE_BREAK = re.compile(r"\b(?:and|but|or|while|then|as)\b|[,;:]", re.IGNORECA
 _RELATIVE_CLAUSE = re.compile(r",\s+(?:which|whom)\s+", re.IGNORECASE)
 _RELATIVE_OPEN = re.compile(r"(?:which|who|whose|where|when)\b", re.IGNORECASE)
 _PUNCTUATION = re.compile(r"[,;:—–\"“”()]")
+_TO_GAP = re.compile(r"\s+to\s+", re.IGNORECASE)
+_FOR_BEFORE = re.compile(r"\bfor\s+(?:the\s+)?$", re.IGNORECASE)
 _LED_BY = re.compile(r"\b(?:led|headed|chaired|run|co-chaired) by (?:the )?$", re.IGNORECASE)
 # Who speaks for an actor named after "for"/"of": "A spokesman for Hamas said", "a spokesperson
 # for the Ukrainian foreign ministry called for" (the name is an object of "for", yet the holder)
@@ -125,10 +127,10 @@ class Context:
 
 
 # A denial right before the owner: "Iran denied (that) it had agreed to a ceasefire", "dismissed
-# reports that Hamas had accepted the plan"
+# reports that Hamas had accepted the plan", "denied Israeli media reports that it had accepted"
 _DENIED_BEFORE = re.compile(
-    r"\b(?:den(?:y|ies|ied|ying)|(?:dismiss|reject)(?:s|ed|ing)? (?:reports|claims|suggestions))"
-    r"(?: (?:reports|claims|suggestions))?(?: that)?\s+$",
+    r"\b(?:den(?:y|ies|ied|ying)|(?:dismiss|reject)(?:s|ed|ing)?(?: [\w'’-]+){0,3}? (?:reports|claims|suggestions))"
+    r"(?:(?: [\w'’-]+){0,3}? (?:reports|claims|suggestions))?(?: that)?\s+$",
     re.IGNORECASE,
 )
 
@@ -149,9 +151,19 @@ def is_refused(ctx: Context, cue: Cue, clause: tuple[int, int], owner: Mention |
     return ctx.pack.markers.refusal.search(_before(ctx, cue, clause, owner)) is not None
 
 
+_COMMITTED = re.compile(r"\b(?:will|would|shall|won['’]t|wouldn['’]t)\b|['’]ll\b", re.IGNORECASE)
+
+
 def follows_refusal(ctx: Context, cue: Cue, sentence: Sentence) -> bool:
     """The cue opens its clause and the clause before it refuses: "will not disarm | until a
-    dialogue has produced results" (the price of the refusal), not "the truce runs | until May"."""
+    dialogue has produced results" (the price of the refusal), not "the truce runs | until May";
+    or the cue follows "only" after a commitment still to come ("would sign only after ...")."""
+    if ctx.text[cue.start : cue.start + 5].lower() == "only ":
+        # "would sign the treaty only after ...", "will halt only once ...": a commitment still to
+        # come before it in its sentence names its price
+        return (
+            _COMMITTED.search(ctx.text, max(sentence.start, cue.start - 120), cue.start) is not None
+        )
     previous = None
     for a, b in sentence.clauses:
         if a <= cue.start < b:
@@ -267,6 +279,9 @@ def _future_before_and(ctx: Context, cue: Cue, clause: tuple[int, int]) -> bool:
     return False
 
 
+_OWNING = frozenset({"his", "her", "its", "their", "our", "my"})
+
+
 def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an early return)
     """The cue word is used as a noun: it follows a determiner or a possessive ("a key demand")."""
     if cue.rule.noun:
@@ -296,6 +311,8 @@ def is_noun_use(ctx: Context, cue: Cue) -> bool:  # noqa: PLR0911  (each test an
         return False
     if words[-1] in dets or " ".join(words[-2:]) in dets:
         return True
+    if len(words) > 1 and words[-2] in _OWNING and words[-1] in ctx.pack.markers.title_words:
+        return False  # "his government wants", "their delegation rejected": a body, then its verb
     # "a key demand", but not "the U.S. rejected": the word between is no name
     if not (
         len(words) > 1
@@ -387,6 +404,10 @@ def subject_of(ctx: Context, cue: Cue, sentence: Sentence) -> Mention | None:
             or _CONTROL.match(ctx.text[m.end : cue.start])
             or _LED_BY.search(ctx.text, max(0, m.start - 16), m.start)
             or _SPEAKS_FOR.search(ctx.text, max(0, m.start - 32), m.start)
+            or (
+                _TO_GAP.fullmatch(ctx.text, m.end, cue.start) is not None
+                and _FOR_BEFORE.search(ctx.text, max(0, m.start - 8), m.start) is not None
+            )  # "the countdown for Hamas to release": who is to do it
         ):
             if m.possessive and m.form == "name" and not _speaks_for(ctx, m, cue):
                 continue

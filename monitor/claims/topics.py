@@ -12,7 +12,7 @@ from monitor.claims.reading import Context, Cue, TopicHit, window_end
 from monitor.claims.segment import Sentence
 
 _ANAPHOR_AFTER = re.compile(
-    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement))\b",
+    r"\W*(?:\w+\W+){0,2}?(?:it|this|them|these|those|(?:the|this|that) (?:(?-i:[A-Z][\w.-]*) )?(?:deal|agreement|accord|plan|proposal|arrangement|decree|offer|initiative)|(?:the|this|that) (?:[\w-]+ )?idea)\b",
     re.IGNORECASE,
 )
 _ANAPHOR_BEFORE = re.compile(
@@ -35,6 +35,8 @@ _WANTED_DONE = re.compile(
     r"handed (?:over|back)|exchanged|repatriated|sent home)\b",
     re.IGNORECASE,
 )
+# "urged them to ...": the pronoun is who is asked (matched from the pronoun's last four characters)
+_ASKED_TO = re.compile(r"them\s+to\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(?:which|that|whom)\b", re.IGNORECASE)
 _NOUN_TOPICS = {"meeting": ("leaders_meeting", "talks"), "summit": ("leaders_meeting",)}
 _LONG_LIST_GAP = re.compile(
@@ -183,6 +185,12 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
     pointer = _anaphor_after(ctx.text, cue.end, min(clause[1], cue.end + 30))
     if (
         pointer is not None
+        and cue.rule.kind == "demand"
+        and _ASKED_TO.match(ctx.text, pointer.end() - 4, clause[1])
+    ):
+        pointer = None  # "urged them to start talks": who is asked, not what was named before
+    if (
+        pointer is not None
         and not cue.rule.after_refusal
         and (first is None or (not first.strong and first.start >= pointer.end()))
     ):
@@ -234,7 +242,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         if t.end <= cue.start and (allowed is None or t.topic in allowed)
     ]  # fmt: skip
     if before:
-        return [before[-1]]
+        return _list_before(ctx, before, cue)
     own = [
         t for t in ctx.topics_in(cue.start - 80, cue.end)
         if (cue.end <= t.end or t.start >= cue.start) and (t.strong or cue.rule.only_future)
@@ -253,6 +261,26 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
         return []  # ("accepted the US proposal": a noun cue can point back itself)
     kinds = _NOUN_TOPICS.get(noun.group(1).lower(), ()) if noun else ()
     return _antecedent(ctx, sentence, allowed, kinds, claimed, upto=cue.start)
+
+
+def _list_before(ctx: Context, before: list[TopicHit], cue: Cue) -> list[TopicHit]:
+    """The topic named last before the cue, with the strong ones listed with it ("Prisoners of
+    war, other detainees and the bodies of the dead are to be exchanged": prisoners and bodies)."""
+    chosen = [before[-1]]
+    if not chosen[0].strong or cue.rule.kind not in ("agreement", "fulfilment"):
+        return chosen
+    edge = chosen[0].start  # where the listed item (one or more hits of a topic) starts
+    for prev in reversed(before[:-1]):
+        gap = ctx.text[prev.end : edge]
+        if prev.topic == chosen[-1].topic and len(gap.split()) <= 3:
+            edge = prev.start  # "the bodies of the dead": one item
+            continue
+        if not prev.strong or not (_LIST_GAP.match(gap) or _LONG_LIST_GAP.match(gap)):
+            break
+        if prev.topic not in {t.topic for t in chosen}:
+            chosen.append(prev)
+        edge = prev.start
+    return chosen[::-1]
 
 
 def _wanted_before(ctx: Context, cue: Cue, clause: tuple[int, int]) -> list[TopicHit]:

@@ -123,18 +123,18 @@ def test_packaged_people_who_changed_sides_follow_the_posts_day(pack: RulesPack)
 def test_user_rules_dir_adds_topics_and_patterns(tmp_path: Path) -> None:
     """A rules directory adds a topic and a cue with no code change."""
     (tmp_path / "topics.yaml").write_text(
-        "grain_deal:\n  cues: [grain corridor, 'grain exports?']\n", encoding="utf-8"
+        "fishing_rights:\n  cues: [fishing rights, 'fishing quotas?']\n", encoding="utf-8"
     )
     (tmp_path / "patterns.yaml").write_text(
         'cues:\n  - {kind: demand, rule: clamour-for, match: "clamou?r(?:s|ed)? for"}\n',
         encoding="utf-8",
     )
     pack = load_pack(rules_dirs=[tmp_path])
-    [claim] = extract(Post(post_id="p", title="Turkey clamoured for a grain corridor."), pack)
+    [claim] = extract(Post(post_id="p", title="Turkey clamoured for fishing rights."), pack)
     assert (claim.kind, claim.actor, claim.topic, claim.rule) == (
         "demand",
         "TUR",
-        "grain_deal",
+        "fishing_rights",
         "clamour-for",
     )
 

@@ -394,3 +394,22 @@ def test_exchange_that_can_no_longer_change_leaves_the_state_but_stays_in_the_vi
     state, changes = proj.apply(state, later[0])
     assert [c.key for c in changes if c.view == "agreed_exchanges"] != [key]
     assert all(c.row is not None for c in changes)
+
+
+def test_a_claim_of_no_listed_topic_makes_no_row_and_the_rest_of_the_post_counts():
+    """`other` claims (an object naming none of the topics) have nothing to merge mentions by: no
+    row in any view, while the post's other claims make theirs."""
+    _, rows = fold(
+        projection(),
+        recorded(
+            [
+                published(
+                    post("p1", "demand UKR other", "rejection RUS other", "demand UKR ceasefire")
+                ),
+                published(post("p2", "proposal TUR other", minutes=5)),
+            ]
+        ),
+    )
+    assert [r["key"] for r in _rows(rows, "open_demands")] == ["UKR|ceasefire|*"]
+    assert _rows(rows, "proposals") == []
+    assert _rows(rows, "agreed_exchanges") == []
