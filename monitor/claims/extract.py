@@ -244,7 +244,8 @@ def build_context(post: Post, pack: RulesPack) -> Context | None:
             )
         ]
     )
-    mentions = raw_mentions(text, alias_hits, pack)
+    day = post.published.date().isoformat() if post.published and pack.dated else ""
+    mentions = raw_mentions(text, alias_hits, pack, day)
     meetings = people_meetings(text, mentions, padded if plain else None)
     met = person_meetings(text, mentions, padded, pack.leaders) if pack.leaders else None
     if met:

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from monitor.claims.pack import Markers, RulesPack
+from monitor.claims.pack import Markers, RulesPack, actor_on
 
 _POSSESSIVE_PRONOUNS = frozenset({"its", "their", "his", "her", "our", "my", "whose"})
 _OBJECT_PRONOUNS = frozenset({"him", "them", "us", "me"})
@@ -144,11 +144,13 @@ def _pronoun_case(spelling: str) -> bool:
 
 
 def raw_mentions(
-    text: str, literal_hits: list[tuple[int, int, str, str]], pack: RulesPack
+    text: str, literal_hits: list[tuple[int, int, str, str]], pack: RulesPack, day: str = ""
 ) -> list[Mention]:
-    """Name, pronoun and group mentions in text order (pronouns not yet resolved)."""
+    """Name, pronoun and group mentions in text order (pronouns not yet resolved). `day` (the
+    post's, ISO) picks the actor of a dated alias (`pack.actor_on`)."""
     found: list[Mention] = []
     exact_case = pack.exact_case
+    dated = pack.dated
     last_object = -1  # where the last name that is an object ends
     for s, e, key, tags in literal_hits:
         spelling = text[s:e]
@@ -167,7 +169,13 @@ def raw_mentions(
         if "a" in tags and (
             exact is None or exact == "".join(ch for ch in spelling if ch.isalnum())
         ):
-            code, person = pack.alias_info[key]
+            if key in dated:
+                named = actor_on(pack, key, day)
+                if named is None:
+                    continue  # a name that spoke for nobody in the post's time
+                code, person = named
+            else:
+                code, person = pack.alias_info[key]
             obj = is_object(text, s, pack) or (
                 # "called on the United States and Europe": a name joined to an object by
                 # "and"/"or" is an object too (not after "by": "put forward by Qatar and Egypt")

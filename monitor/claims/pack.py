@@ -77,6 +77,10 @@ class RulesPack:
     places: frozenset[str] = frozenset()  # normalised aliases that are capitals: venues too
     leaders: frozenset[str] = frozenset()  # normalised aliases of heads of state or government
     actor_kinds: Mapping[str, str] = field(default_factory=dict)  # code -> kind
+    # aliases that name an actor only for a span of days (see `actor_on`), and of those the
+    # actor each names outside its periods, where it has an undated entry too
+    dated: Mapping[str, Dated] = field(default_factory=dict)
+    undated: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 def norm_alias(text: str) -> str:
@@ -120,12 +124,17 @@ def _break_index(phrases: list[str]) -> BreakIndex | None:
     return BreakIndex(phrases)
 
 
+Dated = tuple[tuple[str, bool, str, str], ...]
+"""An alias's periods: (code, is a person, since, until), ISO days, "" when open."""
+
+
 def _compile_actors(
     entries: list[ActorEntry],
-) -> tuple[dict[str, Actor], dict[str, tuple[str, bool]], dict[str, str]]:
+) -> tuple[dict[str, Actor], dict[str, tuple[str, bool]], dict[str, str], dict[str, Dated]]:
     actors: dict[str, Actor] = {}
     info: dict[str, tuple[str, bool]] = {}
     exact: dict[str, str] = {}
+    dated: dict[str, list[tuple[str, bool, str, str]]] = {}
     for entry in entries:
         known = actors.get(entry.code)
         actors[entry.code] = Actor(
@@ -133,15 +142,37 @@ def _compile_actors(
             name=entry.name or (known.name if known else entry.code),
             kind=entry.kind or (known.kind if known else "state"),
         )
-        for alias, person in entry.aliases:
+        spans = [(a, p, "", "") for a, p in entry.aliases]
+        spans += [(a, p, x.since, x.until) for x in entry.periods for a, p in x.aliases]
+        for alias, person, since, until in spans:
             key = norm_alias(alias)
-            info[key] = (entry.code, person)
+            if since or until:
+                dated.setdefault(key, []).append((entry.code, person, since, until))
+            else:
+                info[key] = (entry.code, person)
             compact = "".join(ch for ch in alias if ch.isalnum())
             if compact.isupper() and len(compact) <= 3:
                 exact[key] = compact
             else:
                 exact.pop(key, None)
-    return actors, info, exact
+    for key, periods in dated.items():
+        if key not in info:  # a post with no day: the latest period's actor (today's pack)
+            latest = max(periods, key=lambda p: (p[3] or "9999-12-31", p[2]))
+            info[key] = (latest[0], latest[1])
+    return actors, info, exact, {key: tuple(periods) for key, periods in dated.items()}
+
+
+def actor_on(pack: RulesPack, key: str, day: str) -> tuple[str, bool] | None:
+    """Who the alias `key` names in a post of `day` (ISO; "" when unknown): the actor of a period
+    holding that day, else its undated actor; None when it named nobody then (a period's alias
+    with no undated entry, outside every period). Not for aliases outside `pack.alias_info`."""
+    periods = pack.dated.get(key)
+    if periods is None or not day:
+        return pack.alias_info[key]
+    for code, person, since, until in periods:
+        if since <= day and (not until or day < until):
+            return code, person
+    return pack.undated.get(key)
 
 
 # The markers searched in stretches of a post through a gate (see keywords.WordStartGate): it
@@ -207,7 +238,8 @@ def load_pack(
     for file in actor_files:
         pack_files.read_actor_file(raw, Path(file), str(file), people=False)
     pack_files.check_cue_topics(raw)
-    actors, info, exact = _compile_actors(raw.actors)
+    actors, info, exact, dated = _compile_actors(raw.actors)
+    plain = {key: info[key] for key in dated if _has_undated(raw.actors, key)}
     topic_of = [(t, True) for t, (strong, _) in raw.topics.items() for _ in strong]
     topic_of += [(t, False) for t, (_, weak) in raw.topics.items() for _ in weak]
     topic_sources = [s for strong, _ in raw.topics.values() for s in strong]
@@ -233,6 +265,16 @@ def load_pack(
         markers=_compile_markers(raw.markers),
         sources=tuple(raw.sources),
         places=frozenset(norm_alias(p) for entry in raw.actors for p in entry.places),
-        leaders=frozenset(norm_alias(p) for entry in raw.actors for p in entry.leaders),
+        leaders=frozenset(
+            norm_alias(p)
+            for entry in raw.actors
+            for p in (*entry.leaders, *(q for x in entry.periods for q in x.leaders))
+        ),
         actor_kinds={code: actor.kind for code, actor in actors.items()},
+        dated=dated,
+        undated=plain,
     )
+
+
+def _has_undated(entries: list[ActorEntry], key: str) -> bool:
+    return any(norm_alias(alias) == key for entry in entries for alias, _ in entry.aliases)

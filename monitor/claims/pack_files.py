@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,9 @@ from monitor.claims.schema import (
     want_strings,
 )
 
-_ACTOR_KEYS = {"name", "kind", "demonyms", "capital", "aliases", "people", "leaders"}
+_ACTOR_KEYS = {"name", "kind", "demonyms", "capital", "aliases", "people", "leaders", "periods"}
+_PERIOD_KEYS = {"since", "until", "aliases", "people", "leaders"}
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ACTOR_KINDS = {"state", "observer", "organisation", "group", "other"}
 _TOPIC_KEYS = {"cues", "weak"}
 _CUE_KEYS = {
@@ -74,6 +78,18 @@ class ActorEntry:
     aliases: tuple[tuple[str, bool], ...]
     places: tuple[str, ...] = ()  # aliases that are also places (capitals): "the Doha deal"
     leaders: tuple[str, ...] = ()  # people who are heads of state or government: "would meet Putin"
+    periods: tuple[Period, ...] = ()  # aliases that name this actor only between two days
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Period:
+    """Aliases that name an actor only in posts published from `since` (inclusive) until `until`
+    (exclusive), both ISO days ("" when open): a negotiator who later joined a government."""
+
+    since: str
+    until: str
+    aliases: tuple[tuple[str, bool], ...]
+    leaders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -173,8 +189,61 @@ def read_actor_file(raw: RawRules, path: Path, label: str, *, people: bool) -> N
                 aliases=tuple(aliases),
                 places=tuple(strings("capital")),
                 leaders=tuple(strings("leaders")),
+                periods=_periods(entry, label, code, people=people),
             )
         )
+
+
+def _periods(entry: LineMap, label: str, code: str, *, people: bool) -> tuple[Period, ...]:
+    """An actor's `periods:` list: each item names people (and aliases) for a span of days."""
+    value = entry.get("periods")
+    if value is None:
+        return ()
+    line = entry.key_lines["periods"]
+    if not isinstance(value, LineList):
+        raise fail(label, line, f"periods of {code} must be a list of {{since, until, people}}")
+    out: list[Period] = []
+    for item, item_line in zip(value, value.item_lines, strict=True):
+        period = want_map(item, label, item_line, f"a period of {code}")
+        check_keys(period, _PERIOD_KEYS, label, f"a period of {code}")
+        days: dict[str, str] = {}
+        for key in ("since", "until"):
+            day = period.get(key)
+            if day is None:
+                days[key] = ""
+                continue
+            where = period.key_lines[key]
+            if not isinstance(day, str) or not _DAY.fullmatch(day):
+                raise fail(label, where, f"{key} of a period of {code} must be a day: YYYY-MM-DD")
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                raise fail(
+                    label, where, f"{key} of a period of {code}: no such day {day}"
+                ) from None
+            days[key] = day
+        if not (days["since"] or days["until"]):
+            raise fail(label, item_line, f"a period of {code} needs since, until or both")
+        if days["since"] and days["until"] and days["since"] >= days["until"]:
+            raise fail(label, item_line, f"a period of {code} must end after it starts")
+
+        def strings(key: str, period: LineMap = period) -> list[str]:
+            where = period.key_lines.get(key, period.line)
+            return want_strings(period.get(key), label, where, f"{key} of a period of {code}")
+
+        aliases = [(a, people) for a in strings("aliases")]
+        aliases += [(p, True) for p in (*strings("people"), *strings("leaders"))]
+        if not aliases:
+            raise fail(label, item_line, f"a period of {code} names nobody")
+        out.append(
+            Period(
+                since=days["since"],
+                until=days["until"],
+                aliases=tuple(aliases),
+                leaders=tuple(strings("leaders")),
+            )
+        )
+    return tuple(out)
 
 
 def _read_topics(raw: RawRules, path: Path, label: str) -> None:

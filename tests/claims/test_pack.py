@@ -3,6 +3,7 @@ the file and line."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,50 @@ def test_user_actor_file_adds_aliases_to_a_known_code(tmp_path: Path) -> None:
     assert pack.actors["WAGNERITES"].kind == "group"
 
 
+def _said(pack: RulesPack, text: str, day: str | None) -> list[str]:
+    published = datetime.fromisoformat(f"{day}T12:00:00+00:00") if day else None
+    return [c.actor for c in extract(Post(post_id="p", title=text, published=published), pack)]
+
+
+def test_a_dated_name_speaks_for_the_actor_of_the_posts_time(tmp_path: Path) -> None:
+    """Under `periods:`, a name is its period's code for a post published then (since inclusive,
+    until exclusive), its undated code outside every period, nobody where it has none; a post
+    with no time reads the latest period's code."""
+    extra = tmp_path / "mine.yaml"
+    extra.write_text(
+        "UKR:\n  people: [Kovalenko]\n"
+        "  periods:\n    - {until: 2019-05-20, leaders: [Hrytsenko]}\n"
+        "RUS:\n  periods:\n    - {since: 2019-05-20, until: 2022-02-24, people: [Kovalenko]}\n"
+        "    - since: 2022-02-24\n      people: [Hrytsenko]\n",
+        encoding="utf-8",
+    )
+    pack = load_pack(actor_files=[extra])
+    said = "{} called for a ceasefire."
+    assert _said(pack, said.format("Kovalenko"), "2019-05-19") == ["UKR"]  # undated
+    assert _said(pack, said.format("Kovalenko"), "2019-05-20") == ["RUS"]  # since: inclusive
+    assert _said(pack, said.format("Kovalenko"), "2022-02-24") == ["UKR"]  # until: exclusive
+    assert _said(pack, said.format("Hrytsenko"), "2019-05-19") == ["UKR"]
+    assert _said(pack, said.format("Hrytsenko"), "2020-06-01") == []  # nobody's then
+    assert _said(pack, said.format("Hrytsenko"), "2023-01-01") == ["RUS"]
+    assert _said(pack, said.format("Hrytsenko"), None) == ["RUS"]  # the latest period
+    assert _said(pack, said.format("Kovalenko"), None) == ["UKR"]  # its undated code
+    assert "hrytsenko" in pack.leaders  # a period's leaders are leaders
+
+
+def test_packaged_people_who_changed_sides_follow_the_posts_day(pack: RulesPack) -> None:
+    """Taliban negotiators are TALIBAN before they took Kabul and AFG after; Ghani's government
+    is AFG until then; al-Sharaa is HTS, then SYR."""
+    said = "{} called for a ceasefire."
+    assert _said(pack, said.format("Mullah Baradar"), "2020-02-29") == ["TALIBAN"]
+    assert _said(pack, said.format("Mullah Baradar"), "2023-01-10") == ["AFG"]
+    assert _said(pack, said.format("Ashraf Ghani"), "2020-03-10") == ["AFG"]
+    assert _said(pack, said.format("Ashraf Ghani"), "2023-01-10") == []
+    assert _said(pack, said.format("Jolani"), "2020-03-05") == ["HTS"]
+    assert _said(pack, said.format("al-Sharaa"), "2025-07-20") == ["SYR"]
+    assert _said(pack, said.format("Assad"), "2016-12-20") == ["SYR"]
+    assert _said(pack, said.format("Assad"), "2025-07-20") == []
+
+
 def test_user_rules_dir_adds_topics_and_patterns(tmp_path: Path) -> None:
     """A rules directory adds a topic and a cue with no code change."""
     (tmp_path / "topics.yaml").write_text(
@@ -110,6 +155,31 @@ def test_user_rules_dir_adds_topics_and_patterns(tmp_path: Path) -> None:
             "mine.yaml line 3: 'UKR' appears twice",
         ),
         ("- UKR\n", "mine.yaml line 1: an actors file must be a mapping"),
+        (
+            "UKR:\n  periods: {since: 2020-01-01}\n",
+            "mine.yaml line 2: periods of UKR must be a list",
+        ),
+        (
+            "UKR:\n  periods:\n    - {since: 2020-01-01, people: [Kuleba], role: x}\n",
+            "mine.yaml line 3: unknown key 'role'",
+        ),
+        (
+            "UKR:\n  periods:\n    - people: [Kuleba]\n      since: 1/3/2020\n",
+            "mine.yaml line 4: since of a period of UKR must be a day: YYYY-MM-DD",
+        ),
+        (
+            "UKR:\n  periods:\n    - {until: 2021-02-30, people: [Kuleba]}\n",
+            "mine.yaml line 3: until of a period of UKR: no such day 2021-02-30",
+        ),
+        (
+            "UKR:\n  periods:\n    - {since: 2022-01-01, until: 2021-01-01, people: [Kuleba]}\n",
+            "mine.yaml line 3: a period of UKR must end after it starts",
+        ),
+        ("UKR:\n  periods:\n    - {people: [Kuleba]}\n", "mine.yaml line 3: a period of UKR needs"),
+        (
+            "UKR:\n  periods:\n    - {since: 2020-01-01}\n",
+            "mine.yaml line 3: a period of UKR names",
+        ),
     ],
 )
 def test_actor_file_mistakes_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
