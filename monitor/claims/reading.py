@@ -571,6 +571,12 @@ def counterpart_of(ctx: Context, cue: Cue, actor: str, clause: tuple[int, int]) 
     return ""
 
 
+# "Ethiopia's army chief, Birhanu Jula, and the commander of the Tigrayan forces ... signed"
+_JOINED_TITLE = re.compile(
+    r",?\s*and\s+(?:the\s+)?(?:[\w-]+\s+){1,2}(?:of|for)\s+(?:the\s+)?", re.IGNORECASE
+)
+
+
 def coordinated(ctx: Context, subject: Mention) -> list[str]:
     """Actors joined to the subject by "and" just before it ("Russia and Ukraine agreed")."""
     codes = []
@@ -578,7 +584,10 @@ def coordinated(ctx: Context, subject: Mention) -> list[str]:
     for m in reversed(ctx.mentions_in(subject.start - 200, subject.start)):
         if m.end <= current.start and m.code:
             gap = ctx.text[m.end : current.start].strip().lower()
-            if gap in ("and", ",", "&") and m.code != current.code:
+            if m.code != current.code and (
+                gap in ("and", ",", "&")
+                or _JOINED_TITLE.fullmatch(ctx.text, m.end, current.start) is not None
+            ):
                 codes.append(m.code)
                 current = m
                 continue

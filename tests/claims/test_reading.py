@@ -1009,6 +1009,18 @@ def test_more_of_what_was_just_done_is_its_topic(pack: RulesPack) -> None:
     }
 
 
+def test_a_joint_subject_joined_through_titles_is_one_claim(pack: RulesPack) -> None:
+    """ "Serbia's president, X, and the prime minister of Kosovo, Y, signed": a joint subject
+    (one claim, the first code, both parties), as "Serbia and Kosovo signed" is."""
+    claims = read(
+        pack,
+        "Serbia's president, Aleksandar Vucic, and the prime minister of Kosovo, Albin Kurti,"
+        " signed the declaration in Ohrid.",
+    )
+    assert triples(claims) == {("agreement", "SRB", "peace_terms")}
+    assert claims[0].parties == ("SRB", "XKX")
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
