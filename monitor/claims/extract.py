@@ -493,7 +493,9 @@ def _waits_on_price(
     price itself ("... only after the restrictions were lifted") is asked for, not done."""
     price = _ONLY_AFTER.search(ctx.text, max(sentence.start, clause[0] - 40), cue.start)
     if price is not None and price.end() >= clause[0] - 1:
-        return True
+        # (only when what comes before is still to come: "Israel withdrew only after Hamas
+        # released the hostages" tells of two things done)
+        return price_of(ctx, sentence) is not None
     return _ONLY_AFTER.search(ctx.text, cue.end, sentence.end) is not None and (
         rule_name.endswith("-future")
         or (cue.rule.kind == "agreement" and is_future(ctx, cue, clause))

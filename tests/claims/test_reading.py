@@ -1021,6 +1021,15 @@ def test_a_joint_subject_joined_through_titles_is_one_claim(pack: RulesPack) -> 
     assert claims[0].parties == ("SRB", "XKX")
 
 
+def test_only_after_between_two_things_done_is_no_condition(pack: RulesPack) -> None:
+    """ "pulled its troops back only after Hamas had freed the hostages": both happened."""
+    claims = read(pack, "Israel pulled its troops back only after Hamas had freed the hostages.")
+    assert triples(claims) == {
+        ("fulfilment", "ISR", "troop_withdrawal"),
+        ("fulfilment", "HAMAS", "prisoner_exchange"),
+    }
+
+
 def test_troops_pulled_back_people_held_since_and_recognising_a_state(pack: RulesPack) -> None:
     """ "had begun pulling troops back": a withdrawal carried out; "released a British couple held
     since February": a prisoner release; "recognise a Palestinian state": territory."""
