@@ -46,7 +46,7 @@ from monitor.claims.reading import (
     window_end,
 )
 from monitor.claims.segment import Sentence, clause_of, split_sentences
-from monitor.claims.topics import topics_of
+from monitor.claims.topics import more_of, topics_of
 from monitor.posts import Post
 
 _OUTCOMES = ("agreement", "fulfilment")
@@ -612,7 +612,9 @@ def _make_claims(  # noqa: PLR0917  (a claim's fields)
     rule_name: str,
 ) -> list[Claim]:
     """One claim a topic, with the attributes read from the cue's clause."""
-    stretch = ctx.text[cue.start : clause[1]] + " \n " + ctx.text[clause[0] : cue.start]
+    stretch = ctx.text[cue.start : clause[1]]
+    if not more_of(ctx.text, cue.end):  # ("freed 50 ... and would release more": not 50 more)
+        stretch += " \n " + ctx.text[clause[0] : cue.start]
     quote = ctx.text[sentence.start : sentence.end]
     claims = []
     for topic in topics:

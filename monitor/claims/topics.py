@@ -211,7 +211,14 @@ def _occasion(text: str, start: int, topic: TopicHit) -> bool:
 
 
 # The rest of what was just done: "would return more", "will free the rest", "release others"
-_MORE = re.compile(r"\s+(?:more|the rest|others|the others|the remainder)\b", re.IGNORECASE)
+_MORE = re.compile(
+    r"\s+(?:more(?!\s+than\b)|the rest|others|the others|the remainder)\b", re.IGNORECASE
+)
+
+
+def more_of(text: str, end: int) -> bool:
+    """ "would return more", "will free the rest": more of what was just done follows the verb."""
+    return _MORE.match(text, end) is not None
 
 
 def _prep_list(text: str, chosen: list[TopicHit], gap: str) -> bool:
@@ -364,7 +371,7 @@ def topics_of(  # noqa: PLR0911, PLR0912, PLR0915  (the fallbacks in order: afte
     freed = _freed_by_name(ctx, cue, clause)
     if freed is not None:
         return [freed]
-    if _MORE.match(ctx.text, cue.end):  # "handed over four bodies, and would return more"
+    if more_of(ctx.text, cue.end):  # "handed over four bodies, and would return more"
         earlier = [t for t in claimed[-8:] if sentence.start <= t.start < cue.start]
         if earlier and (allowed is None or earlier[-1].topic in allowed):
             return earlier[-1:]

@@ -1007,6 +1007,8 @@ def test_more_of_what_was_just_done_is_its_topic(pack: RulesPack) -> None:
         ("fulfilment", "HOUTHIS", "prisoner_exchange"),
         ("agreement", "HOUTHIS", "prisoner_exchange"),
     }
+    promise = next(c for c in claims if c.kind == "agreement")
+    assert "count" not in promise.attrs  # not 50 more: the count was of those freed
 
 
 def test_a_joint_subject_joined_through_titles_is_one_claim(pack: RulesPack) -> None:
