@@ -295,6 +295,13 @@ def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an ear
     elif is_noun_use(ctx, cue):
         return None, True
     found = _conjunct_subject(ctx, cue, sentence) or subject_of(ctx, cue, sentence)
+    own = (
+        _own_subject(ctx, cue, sentence, found) if found is not None or kind in _OUTCOMES else None
+    )
+    if own is not None:
+        # "The UN mission said the two military delegations had reached ...": the reporter is not
+        # the holder; the two sides are (no holder: the post's pair), anyone else is nobody
+        return None, own != "sides"
     near = max(sentence.start, cue.start - 30)
     # both regexes need "and" (letters with no odd case folds): a plain substring test first
     if "and" in ctx.text[near : cue.start].lower() and (
@@ -316,6 +323,92 @@ def holder_of(  # noqa: PLR0911, PLR0912  (each way of finding the holder an ear
         if found is not None and _sides_without_them(ctx, cue, sentence, found):
             found = None  # and the post has no two main actors to stand for the two sides
     return found, False
+
+
+_OWN_NP = re.compile(
+    r"\s+(?:that\s+)?(?:(?:on|last|this|earlier)\s+\w+\s+)?(?:that\s+)?"
+    r"((?:the|both|a|an)\s+[^,;:\"“”]*)$",
+    re.IGNORECASE,
+)
+# Nouns for people or bodies that can hold a position ("the military council", "the generals");
+# not a singular "delegation" or "team": "Zelensky said the delegation would push for" is his own
+_PEOPLE = frozenset(
+    [
+        "delegations",
+        "delegates",
+        "sides",
+        "parties",
+        "camps",
+        "teams",
+        "negotiators",
+        "mediators",
+        "generals",
+        "leaders",
+        "council",
+        "commission",
+        "committee",
+        "movement",
+        "alliance",
+        "coalition",
+        "opposition",
+        "officials",
+        "representatives",
+        "envoys",
+        "ministers",
+        "military",
+        "army",
+        "junta",
+        "rebels",
+        "militias",
+        "fighters",
+        "commanders",
+    ]
+)
+_LAST_THAT = re.compile(r".*,\s+and\s+(?:that\s+)", re.IGNORECASE | re.DOTALL)
+_TWO_SIDES = re.compile(
+    r"(?:the\s+two|both)\s+(?:[\w-]+\s+){0,2}(?:delegations|sides|parties|camps|teams)\b",
+    re.IGNORECASE,
+)
+
+
+def _own_subject(  # noqa: PLR0911  (each way the clause keeps its reading an early return)
+    ctx: Context, cue: Cue, sentence: Sentence, found: Mention | None
+) -> str | None:
+    """A reported clause with a subject of its own that names no actor ("X said the military
+    council would ..."): "sides" when it is the two delegations, sides, parties, camps or teams,
+    "other" for people or bodies, None when the clause has no such subject (the reporter or the
+    subject found holds it)."""
+    if found is not None and found.end > cue.start:
+        return None
+    markers = ctx.pack.markers
+    verb = None
+    for v in markers.gates["speech"].finditer(
+        markers.speech, ctx.text, ctx.form, sentence.start, cue.start
+    ):
+        verb = v
+    if verb is None:
+        return None
+    rest = ctx.text[verb.end() : cue.start]
+    last = _LAST_THAT.match(rest)
+    if last is not None:
+        rest = " " + rest[last.end() :]
+    match = _OWN_NP.match(rest)
+    if match is None or len(match.group(1).split()) > 10:
+        return None
+    start = cue.start - len(match.group(1))
+    if found is not None and found.end > start:
+        return None  # the subject found is inside the clause: it holds the position
+    inside = ctx.mentions_in(start, cue.start)
+    if any(m.code for m in inside):
+        return None  # a known actor, read as before
+    if any(m.form == "group" for m in inside):
+        # "the UN said the two delegations agreed", the UN not one of the post's main actors:
+        # the two sides; two sides the reporter is one of: read as before
+        return "sides" if found is not None and found.code not in ctx.pair else None
+    words = {w.lower().strip("'’") for w in match.group(1).split()[:6]}
+    if words.isdisjoint(_PEOPLE):
+        return None  # "said the deal provided for ...": a thing, the reporter's account of it
+    return "sides" if _TWO_SIDES.match(match.group(1)) else "other"
 
 
 # A verb right after "and" (and perhaps "to" or an auxiliary): a second verb of the same subject

@@ -1587,3 +1587,23 @@ def test_a_grain_agreement_is_aid_access(pack: RulesPack) -> None:
     """ "will sign the grain agreement": the corridor deal (aid access), whatever its noun."""
     claims = read(pack, "Kubrakov will sign the grain agreement on Ukraine's behalf.")
     assert triples(claims) == {("agreement", "UKR", "humanitarian_aid")}
+
+
+def test_a_reported_clause_with_its_own_unknown_subject_is_not_the_reporters(
+    pack: RulesPack,
+) -> None:
+    """ "Norway said the rebel commanders had agreed to a ceasefire": the clause has a subject of
+    its own, people the pack does not know; the reporter is not the holder, and nobody is."""
+    assert read(pack, "Norway said the rebel commanders had agreed to a ceasefire.") == []
+
+
+def test_the_two_delegations_a_mediator_reports_are_the_posts_two_sides(pack: RulesPack) -> None:
+    """ "The African Union said the two military delegations had agreed to a ceasefire": an
+    agreement between the post's two sides, not by the mediator who reports it."""
+    claims = read(
+        pack,
+        "Ethiopia and the TPLF met in Pretoria.",
+        "The African Union said the two military delegations had agreed to a ceasefire.",
+    )
+    [claim] = claims
+    assert (claim.kind, claim.topic, claim.parties) == ("agreement", "ceasefire", ("ETH", "TPLF"))
