@@ -24,7 +24,23 @@ def _names() -> list[str]:
     return sorted(p.stem.removesuffix("_bench") for p in ROOT.glob("*_bench.py"))
 
 
+USAGE = """usage: python -m bench [NAME ...]
+
+Run the named benchmarks (all of them when none is named), write each one's results to
+bench/results/NAME.json and rebuild docs/benchmarks.md from every results file present.
+Benchmarks: {names}.
+Each takes one to several minutes; run them on a quiet machine."""
+
+
 def main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(USAGE.format(names=", ".join(_names())))
+        return 0
+    unknown = [a for a in argv if a not in _names()]
+    if unknown:
+        print(f"bench: no benchmark named {', '.join(unknown)}", file=sys.stderr)
+        print(USAGE.format(names=", ".join(_names())), file=sys.stderr)
+        return 2
     names = argv or _names()
     RESULTS.mkdir(exist_ok=True)
     for name in names:
